@@ -1,0 +1,99 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "causeway",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "causeway", targets: ["causeway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // System libraries, from Debian's -dev packages.
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"]), .brew(["libxml2"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl"])]
+        ),
+        .systemLibrary(
+            name: "CIRCClient",
+            providers: [.apt(["libircclient-dev"])]
+        ),
+
+        // XMPP core: pure values, the libxml2 stream parser, the serializer. No sockets.
+        .target(
+            name: "XMPPCore",
+            dependencies: ["CLibXML2"]
+        ),
+        // XEP-0114 component link over SwiftNIO.
+        .target(
+            name: "ComponentLink",
+            dependencies: [
+                "XMPPCore", "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Gateway core: bridges, routing, core queries. Knows XMPP, not sockets.
+        .target(
+            name: "GatewayCore",
+            dependencies: [
+                "XMPPCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Configuration loading and the service graph the executable runs.
+        .target(
+            name: "CausewayDaemon",
+            dependencies: [
+                "XMPPCore", "ComponentLink", "GatewayCore",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "causeway",
+            dependencies: [
+                "CausewayDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Prints the stream parser's throughput; run by scripts/bench-parser.
+        .executableTarget(
+            name: "ParserBenchmark",
+            dependencies: ["XMPPCore"]
+        ),
+
+        .testTarget(name: "XMPPCoreTests", dependencies: ["XMPPCore"]),
+        .testTarget(
+            name: "ComponentLinkTests",
+            dependencies: [
+                "ComponentLink",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "GatewayCoreTests",
+            dependencies: ["GatewayCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(name: "CausewayDaemonTests", dependencies: ["CausewayDaemon"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

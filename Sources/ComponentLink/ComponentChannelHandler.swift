@@ -1,0 +1,136 @@
+import NIOCore
+import XMPPCore
+
+/// Runs a ``ComponentStateMachine`` on a channel: feeds it stream events and timer ticks, and
+/// carries out its actions. Lives on the channel's event loop; the ``ComponentLink`` reaches it
+/// only through that loop.
+final class ComponentChannelHandler: ChannelInboundHandler {
+    typealias InboundIn = XMLStreamEvent
+    typealias OutboundOut = OutboundFrame
+
+    /// How a connection ended, for the reconnect loop.
+    struct Outcome: Sendable {
+        var failure: LinkFailure?
+        var wasEstablished: Bool
+    }
+
+    private var machine: ComponentStateMachine
+    private let configuration: ComponentLinkConfiguration
+    private let link: ComponentLink
+    private let outcome: EventLoopPromise<Outcome>
+    private var context: ChannelHandlerContext?
+    private var wasEstablished = false
+    private var timers: [Timer: Scheduled<Void>] = [:]
+
+    private enum Timer: Hashable {
+        case handshake, whitespace, ping, close
+    }
+
+    init(configuration: ComponentLinkConfiguration, link: ComponentLink, outcome: EventLoopPromise<Outcome>) {
+        self.configuration = configuration
+        self.machine = ComponentStateMachine(
+            domain: configuration.domain, secret: configuration.secret, serverDomain: configuration.serverDomain
+        )
+        self.link = link
+        self.outcome = outcome
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard machine.state == .idle else { return }
+        schedule(.handshake, after: configuration.handshakeTimeout, repeating: false) { $0.machine.handshakeTimedOut() }
+        run(machine.connected())
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        run(machine.received(unwrapInboundIn(data)))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        for timer in timers.values { timer.cancel() }
+        timers.removeAll()
+        let failure = machine.connectionClosed()
+        link.connectionEnded(failure: failure)
+        outcome.succeed(Outcome(failure: failure, wasEstablished: wasEstablished))
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // An I/O error ends this connection; the reconnect loop takes over.
+        context.close(promise: nil)
+    }
+
+    /// Writes every waiting stanza, oldest first, if the link is up.
+    func drainQueue() {
+        guard machine.isEstablished, let context else { return }
+        let batch = link.takeQueued()
+        guard !batch.isEmpty else { return }
+        for element in batch {
+            context.write(wrapOutboundOut(.element(element)), promise: nil)
+        }
+        context.flush()
+    }
+
+    /// Ends the stream politely: flush what waits, send `</stream:stream>`, then wait a bounded
+    /// time for the server to end its side.
+    func close() {
+        drainQueue()
+        let action = machine.closeRequested()
+        if case .write(.streamEnd) = action {
+            schedule(.close, after: configuration.closeTimeout, repeating: false) { $0.machine.closeTimedOut() }
+        }
+        run(action)
+    }
+
+    private func run(_ action: ComponentStateMachine.Action) {
+        guard let context else { return }
+        switch action {
+        case .write(let frame):
+            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        case .linkEstablished:
+            wasEstablished = true
+            timers[.handshake]?.cancel()
+            schedule(.whitespace, after: configuration.whitespaceInterval, repeating: true) { $0.machine.whitespaceTimerFired() }
+            schedule(.ping, after: configuration.pingInterval, repeating: true) { $0.machine.pingTimerFired() }
+            link.connectionEstablished(handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+            drainQueue()
+        case .deliver(let element):
+            link.deliver(element)
+        case .failStream(let error, _):
+            context.writeAndFlush(wrapOutboundOut(.streamError(error)), promise: nil)
+            context.close(promise: nil)
+        case .closeConnection:
+            context.close(promise: nil)
+        case .none:
+            break
+        }
+    }
+
+    /// Feeds a timer tick into the machine, once or every `delay`, while the channel lives.
+    private func schedule(
+        _ name: Timer, after delay: Duration, repeating: Bool,
+        _ tick: @escaping (ComponentChannelHandler) -> ComponentStateMachine.Action
+    ) {
+        guard let context else { return }
+        let loop = context.eventLoop.assumeIsolated()
+        let timer = loop.scheduleTask(in: TimeAmount(delay)) { [self] in
+            guard self.context != nil else { return }
+            self.run(tick(self))
+            if repeating { self.schedule(name, after: delay, repeating: true, tick) }
+        }
+        timers[name] = timer
+    }
+}
+
+@available(*, unavailable)
+extension ComponentChannelHandler: Sendable {}

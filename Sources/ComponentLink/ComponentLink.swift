@@ -1,0 +1,184 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import XMPPCore
+
+/// One XEP-0114 component link to the XMPP server, kept up for as long as the service runs.
+///
+/// It connects, handshakes, and hands every stanza it receives to ``events`` in order; stanzas
+/// given to ``send(_:)`` go out in order, waiting in a bounded queue while the link is down. A lost
+/// link is reconnected with exponential backoff and jitter. On graceful shutdown it flushes the
+/// queue and ends the stream with `</stream:stream>`.
+public final class ComponentLink: Service, Sendable {
+    public let configuration: ComponentLinkConfiguration
+    /// What happens on the link, in order: established, stanzas, down.
+    public let events: AsyncStream<LinkEvent>
+
+    private let eventContinuation: AsyncStream<LinkEvent>.Continuation
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let shared: NIOLockedValueBox<Shared>
+
+    private struct Shared {
+        var queue: OutboundQueue
+        var handler: NIOLoopBound<ComponentChannelHandler>?
+        var drainScheduled = false
+        var shuttingDown = false
+    }
+
+    public init(configuration: ComponentLinkConfiguration, group: any EventLoopGroup, logger: Logger) {
+        self.configuration = configuration
+        self.group = group
+        var logger = logger
+        logger[metadataKey: "domain"] = .string(configuration.domain)
+        self.logger = logger
+        self.shared = NIOLockedValueBox(Shared(queue: OutboundQueue(limit: configuration.queueLimit)))
+        (events, eventContinuation) = AsyncStream.makeStream(of: LinkEvent.self)
+    }
+
+    /// Whether the handshake has succeeded and the link is up right now.
+    public var isEstablished: Bool {
+        shared.withLockedValue { $0.handler != nil }
+    }
+
+    /// Queues a stanza for the server; it goes out at once when the link is up, in order with
+    /// everything sent before it. Returns false, and keeps nothing, when the queue is full.
+    @discardableResult
+    public func send(_ element: XMLElement) -> Bool {
+        let (accepted, handlerToWake) = shared.withLockedValue { shared -> (Bool, NIOLoopBound<ComponentChannelHandler>?) in
+            guard shared.queue.append(element) else { return (false, nil) }
+            guard let handler = shared.handler, !shared.drainScheduled else { return (true, nil) }
+            shared.drainScheduled = true
+            return (true, handler)
+        }
+        if !accepted {
+            logger.error("outbound queue full; stanza refused", metadata: ["limit": "\(configuration.queueLimit)"])
+        }
+        if let handlerToWake {
+            handlerToWake.eventLoop.execute { handlerToWake.value.drainQueue() }
+        }
+        return accepted
+    }
+
+    public func run() async throws {
+        var backoff = ReconnectBackoff(
+            initial: configuration.reconnectInitialDelay, maximum: configuration.reconnectMaximumDelay
+        )
+        var consecutiveFailures = 0
+        await withGracefulShutdownHandler {
+            while !Task.isCancelled && !isShuttingDown {
+                let outcome = await connectOnce()
+                if outcome.wasEstablished {
+                    backoff.reset()
+                    consecutiveFailures = 0
+                }
+                if isShuttingDown || Task.isCancelled { break }
+                consecutiveFailures += 1
+                let delay = backoff.nextDelay()
+                report(outcome.failure, attempt: consecutiveFailures, retryIn: delay)
+                await sleepUnlessShuttingDown(for: delay)
+            }
+        } onGracefulShutdown: {
+            self.shutDown()
+        }
+        eventContinuation.finish()
+        logger.info("component link closed")
+    }
+
+    // MARK: - Called by the channel handler, on its event loop
+
+    func connectionEstablished(handler: NIOLoopBound<ComponentChannelHandler>) {
+        let shuttingDown = shared.withLockedValue { shared in
+            shared.handler = handler
+            shared.drainScheduled = false
+            return shared.shuttingDown
+        }
+        logger.info("component link established", metadata: ["server": "\(configuration.host):\(configuration.port)"])
+        eventContinuation.yield(.established)
+        if shuttingDown { handler.value.close() }
+    }
+
+    func connectionEnded(failure: LinkFailure?) {
+        let wasUp = shared.withLockedValue { shared in
+            defer { shared.handler = nil; shared.drainScheduled = false }
+            return shared.handler != nil
+        }
+        if wasUp { eventContinuation.yield(.down(failure)) }
+    }
+
+    func deliver(_ element: XMLElement) {
+        eventContinuation.yield(.stanza(element))
+    }
+
+    func takeQueued() -> [XMLElement] {
+        shared.withLockedValue { shared in
+            shared.drainScheduled = false
+            return shared.queue.removeAll()
+        }
+    }
+
+    // MARK: - Private
+
+    private var isShuttingDown: Bool {
+        shared.withLockedValue { $0.shuttingDown }
+    }
+
+    private func shutDown() {
+        let handler = shared.withLockedValue { shared in
+            shared.shuttingDown = true
+            return shared.handler
+        }
+        handler?.eventLoop.execute { handler?.value.close() }
+    }
+
+    private func connectOnce() async -> ComponentChannelHandler.Outcome {
+        let configuration = self.configuration
+        let eventLoop = group.next()
+        let outcome = eventLoop.makePromise(of: ComponentChannelHandler.Outcome.self)
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(XMPPStreamDecoder(limits: configuration.parserLimits))
+                    try sync.addHandler(XMPPStreamEncoder())
+                    try sync.addHandler(ComponentChannelHandler(configuration: configuration, link: self, outcome: outcome))
+                }
+            }
+        do {
+            _ = try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
+        } catch {
+            outcome.fail(error)
+            return .init(failure: .connectFailed("\(error)"), wasEstablished: false)
+        }
+        do {
+            return try await outcome.futureResult.get()
+        } catch {
+            return .init(failure: .connectFailed("\(error)"), wasEstablished: false)
+        }
+    }
+
+    private func report(_ failure: LinkFailure?, attempt: Int, retryIn delay: Duration) {
+        let explanation = failure?.explanation(
+            domain: configuration.domain, host: configuration.host, port: configuration.port
+        ) ?? "the component link closed"
+        let metadata: Logger.Metadata = ["attempt": "\(attempt)", "retry_in": "\(delay)"]
+        if failure?.needsConfigurationChange == true || attempt == 1 {
+            logger.error("\(explanation); retrying", metadata: metadata)
+        } else {
+            logger.warning("\(explanation); retrying", metadata: metadata)
+        }
+    }
+
+    private func sleepUnlessShuttingDown(for delay: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: delay) }
+            group.addTask { try? await gracefulShutdown() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}

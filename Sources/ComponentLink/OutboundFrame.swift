@@ -1,0 +1,15 @@
+import XMPPCore
+
+/// What a component link writes: framing and stanzas, serialized by ``XMPPStreamEncoder``.
+public enum OutboundFrame: Sendable, Hashable {
+    /// `<stream:stream xmlns='jabber:component:accept' to='…'>`.
+    case streamHeader(to: String)
+    /// A stanza or other top-level element, in the component namespace.
+    case element(XMLElement)
+    /// A single space: keeps NATs and idle timers from closing a quiet link.
+    case whitespace
+    /// A stream error followed by the stream's end.
+    case streamError(StreamError)
+    /// `</stream:stream>`.
+    case streamEnd
+}

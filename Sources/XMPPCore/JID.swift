@@ -1,0 +1,173 @@
+/// An XMPP address: `[localpart@]domainpart[/resourcepart]` (RFC 7622).
+///
+/// A `JID` is always valid and normalized, so two JIDs that name the same
+/// entity compare equal and hash alike. Validation is a simplified RFC 7622
+/// (no full PRECIS):
+///
+/// - every part present is 1...1023 bytes of UTF-8;
+/// - the localpart is lowercased (a stand-in for the UsernameCaseMapped
+///   profile) and may not contain `" & ' / : < > @`, whitespace or control
+///   characters — use ``JIDEscaping`` to carry those;
+/// - the domainpart is lowercased and loses one trailing dot; it may not
+///   contain whitespace, controls, `@`, `/`, `:` or brackets, and its labels
+///   may not be empty, except that a bracketed IPv6 literal such as
+///   `[2001:db8::1]` is accepted;
+/// - the resourcepart keeps its case and may contain anything except
+///   control characters, including `@` and `/`.
+public struct JID: Sendable, Hashable, CustomStringConvertible {
+    /// The longest a part may be, in bytes of UTF-8.
+    public static let maximumPartLength = 1023
+
+    /// The part before `@`, if any; always lowercase.
+    public let localpart: String?
+    /// The server or service; always lowercase and without a trailing dot.
+    public let domainpart: String
+    /// The part after `/`, if any; case is kept.
+    public let resourcepart: String?
+
+    /// Parses and normalizes a JID string.
+    ///
+    /// The resourcepart is everything after the first `/`, so it may itself
+    /// contain `/` and `@`. The localpart is whatever precedes the first `@`
+    /// before that `/`.
+    public init(_ string: String) throws(JIDError) {
+        // Split on scalars, not Characters: a combining mark after '/' or '@'
+        // would otherwise hide the separator inside one grapheme cluster.
+        let scalars = string.unicodeScalars
+        var addressScalars = scalars[...]
+        var resource: String?
+        if let slash = scalars.firstIndex(of: "/") {
+            addressScalars = scalars[..<slash]
+            resource = String(Substring(scalars[scalars.index(after: slash)...]))
+        }
+        var local: String?
+        var domainScalars = addressScalars
+        if let at = addressScalars.firstIndex(of: "@") {
+            local = String(Substring(addressScalars[..<at]))
+            domainScalars = addressScalars[addressScalars.index(after: at)...]
+        }
+        try self.init(localpart: local, domainpart: String(Substring(domainScalars)), resourcepart: resource)
+    }
+
+    /// Builds a JID from its parts, validating and normalizing each one.
+    ///
+    /// Pass `nil` for an absent part; an empty string is an error, not an
+    /// absent part.
+    public init(localpart: String?, domainpart: String, resourcepart: String? = nil) throws(JIDError) {
+        self.localpart = try localpart.map { (part) throws(JIDError) in try Self.normalizedLocalpart(part) }
+        self.domainpart = try Self.normalizedDomainpart(domainpart)
+        self.resourcepart = try resourcepart.map { (part) throws(JIDError) in try Self.validatedResourcepart(part) }
+    }
+
+    /// Parses a JID string, or returns `nil` if it is not valid.
+    public init?(string: String) {
+        guard let jid = try? JID(string) else { return nil }
+        self = jid
+    }
+
+    /// Wraps parts that are already normalized; used to derive one valid JID from another.
+    private init(normalizedLocalpart: String?, domainpart: String, resourcepart: String?) {
+        self.localpart = normalizedLocalpart
+        self.domainpart = domainpart
+        self.resourcepart = resourcepart
+    }
+
+    /// This JID without its resourcepart.
+    public var bare: JID {
+        JID(normalizedLocalpart: localpart, domainpart: domainpart, resourcepart: nil)
+    }
+
+    /// Whether this JID has no resourcepart.
+    public var isBare: Bool { resourcepart == nil }
+
+    /// This JID with its resourcepart replaced (or removed, for `nil`).
+    public func withResource(_ resource: String?) throws(JIDError) -> JID {
+        let validated = try resource.map { (part) throws(JIDError) in try Self.validatedResourcepart(part) }
+        return JID(normalizedLocalpart: localpart, domainpart: domainpart, resourcepart: validated)
+    }
+
+    /// The string form, `[localpart@]domainpart[/resourcepart]`; parsing it gives back an equal JID.
+    public var description: String {
+        var result = ""
+        if let localpart { result += localpart + "@" }
+        result += domainpart
+        if let resourcepart { result += "/" + resourcepart }
+        return result
+    }
+}
+
+// MARK: - Validation
+
+extension JID {
+    /// Characters RFC 7622 forbids in a localpart besides whitespace and controls.
+    private static let localpartForbidden: Set<Unicode.Scalar> = ["\"", "&", "'", "/", ":", "<", ">", "@"]
+    /// Characters never valid in a host name; ':' and brackets only inside an IPv6 literal.
+    private static let domainForbidden: Set<Unicode.Scalar> = ["@", "/", ":", "[", "]"]
+
+    private static func normalizedLocalpart(_ part: String) throws(JIDError) -> String {
+        guard !part.isEmpty else { throw .emptyLocalpart }
+        // Map first, then check: lowercasing can change the length in bytes.
+        let mapped = part.lowercased()
+        try checkLength(mapped, part: .localpart)
+        for scalar in mapped.unicodeScalars
+        where localpartForbidden.contains(scalar) || isWhitespaceOrControl(scalar) {
+            throw .forbiddenCharacter(part: .localpart, character: scalar)
+        }
+        return mapped
+    }
+
+    private static func normalizedDomainpart(_ part: String) throws(JIDError) -> String {
+        var mapped = part.lowercased()
+        // A fully qualified name's trailing dot names the same host (RFC 7622 §3.2).
+        if mapped.unicodeScalars.last == "." { mapped.unicodeScalars.removeLast() }
+        guard !mapped.isEmpty else { throw .emptyDomain }
+        try checkLength(mapped, part: .domainpart)
+        for scalar in mapped.unicodeScalars where isWhitespaceOrControl(scalar) {
+            throw .forbiddenCharacter(part: .domainpart, character: scalar)
+        }
+        if mapped.unicodeScalars.first == "[" {
+            guard isIPv6Literal(mapped) else { throw .invalidIPv6Literal }
+            return mapped
+        }
+        for scalar in mapped.unicodeScalars where domainForbidden.contains(scalar) {
+            throw .forbiddenCharacter(part: .domainpart, character: scalar)
+        }
+        // Covers IPv4 too: its labels are just numeric.
+        let labels = mapped.unicodeScalars.split(separator: ".", omittingEmptySubsequences: false)
+        if labels.contains(where: \.isEmpty) { throw .emptyDomainLabel }
+        return mapped
+    }
+
+    private static func validatedResourcepart(_ part: String) throws(JIDError) -> String {
+        guard !part.isEmpty else { throw .emptyResource }
+        try checkLength(part, part: .resourcepart)
+        for scalar in part.unicodeScalars where scalar.properties.generalCategory == .control {
+            throw .forbiddenCharacter(part: .resourcepart, character: scalar)
+        }
+        return part
+    }
+
+    private static func checkLength(_ string: String, part: JIDError.Part) throws(JIDError) {
+        guard string.utf8.count <= maximumPartLength else { throw .tooLong(part: part) }
+    }
+
+    private static func isWhitespaceOrControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.isWhitespace || scalar.properties.generalCategory == .control
+    }
+
+    /// `[` hex digits, colons and (for an embedded IPv4 tail) dots `]`, with at
+    /// least two colons. A shape check, not a full RFC 4291 parser.
+    private static func isIPv6Literal(_ domain: String) -> Bool {
+        guard domain.unicodeScalars.last == "]" else { return false }
+        let inner = domain.unicodeScalars.dropFirst().dropLast()
+        var colons = 0
+        for scalar in inner {
+            switch scalar {
+            case ":": colons += 1
+            case "0"..."9", "a"..."f", ".": continue
+            default: return false
+            }
+        }
+        return colons >= 2
+    }
+}

@@ -1,0 +1,23 @@
+/// XML namespaces Causeway speaks.
+public enum Namespace {
+    public static let streams = "http://etherx.jabber.org/streams"
+    public static let component = "jabber:component:accept"
+    public static let client = "jabber:client"
+    public static let streamErrors = "urn:ietf:params:xml:ns:xmpp-streams"
+    public static let stanzaErrors = "urn:ietf:params:xml:ns:xmpp-stanzas"
+    public static let xml = "http://www.w3.org/XML/1998/namespace"
+    public static let discoInfo = "http://jabber.org/protocol/disco#info"
+    public static let discoItems = "http://jabber.org/protocol/disco#items"
+    public static let version = "jabber:iq:version"
+    public static let ping = "urn:xmpp:ping"
+    public static let dataForms = "jabber:x:data"
+    public static let register = "jabber:iq:register"
+    public static let gateway = "jabber:iq:gateway"
+    public static let jidEscaping = "jid\\20escaping"
+    public static let commands = "http://jabber.org/protocol/commands"
+    public static let vcard = "vcard-temp"
+    public static let delay = "urn:xmpp:delay"
+    public static let receipts = "urn:xmpp:receipts"
+    public static let privilege = "urn:xmpp:privilege:2"
+    public static let roster = "jabber:iq:roster"
+}

@@ -1,0 +1,188 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import XCTest
+import XMPPCore
+@testable import ComponentLink
+
+fileprivate typealias XMLElement = XMPPCore.XMLElement
+
+/// A fake XMPP server on loopback speaking just enough XEP-0114 to accept a component, so the
+/// link's reconnect and queueing can be tested with real sockets.
+private final class FakeComponentServer: @unchecked Sendable {
+    enum Event: Sendable, Equatable {
+        case handshake(String)
+        case stanza(XMLElement)
+        case streamEnd
+    }
+
+    let events: AsyncStream<Event>
+    private let continuation: AsyncStream<Event>.Continuation
+    private var channel: Channel?
+    private let connections = NIOLockedValueBox<[Channel]>([])
+    let refuseHandshake: Bool
+
+    init(refuseHandshake: Bool = false) {
+        (events, continuation) = AsyncStream.makeStream()
+        self.refuseHandshake = refuseHandshake
+    }
+
+    func start() async throws -> Int {
+        let continuation = self.continuation
+        let refuse = refuseHandshake
+        let connections = self.connections
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { child in
+                connections.withLockedValue { $0.append(child) }
+                return child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.addHandler(XMPPStreamDecoder())
+                    try child.pipeline.syncOperations.addHandler(ServerHandler(continuation: continuation, refuse: refuse))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        self.channel = channel
+        return channel.localAddress!.port!
+    }
+
+    /// Drops every open connection, as a restarting server would.
+    func dropConnections() async throws {
+        for connection in connections.withLockedValue({ $0 }) {
+            try? await connection.close()
+        }
+        connections.withLockedValue { $0.removeAll() }
+    }
+
+    func stop() async throws {
+        try await dropConnections()
+        try await channel?.close()
+    }
+
+    private final class ServerHandler: ChannelInboundHandler {
+        typealias InboundIn = XMLStreamEvent
+        let continuation: AsyncStream<Event>.Continuation
+        let refuse: Bool
+
+        init(continuation: AsyncStream<Event>.Continuation, refuse: Bool) {
+            self.continuation = continuation
+            self.refuse = refuse
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .streamOpened:
+                write(context, "<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' id='s1'>")
+            case .element(let element) where element.name == "handshake":
+                continuation.yield(.handshake(element.text))
+                if refuse {
+                    write(context, "<stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>")
+                    context.close(promise: nil)
+                } else {
+                    write(context, "<handshake/>")
+                }
+            case .element(let element):
+                continuation.yield(.stanza(element))
+            case .streamClosed:
+                continuation.yield(.streamEnd)
+                write(context, "</stream:stream>")
+                context.close(promise: nil)
+            case .failed:
+                context.close(promise: nil)
+            }
+        }
+
+        private func write(_ context: ChannelHandlerContext, _ text: String) {
+            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: text)), promise: nil)
+        }
+    }
+}
+
+final class ComponentLinkLoopbackTests: XCTestCase {
+    private func makeLink(port: Int) -> ComponentLink {
+        var configuration = ComponentLinkConfiguration(domain: "gw.localhost", secret: "s3cret", host: "127.0.0.1", port: port, serverDomain: "localhost")
+        configuration.reconnectInitialDelay = .milliseconds(20)
+        configuration.reconnectMaximumDelay = .milliseconds(100)
+        return ComponentLink(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test"))
+    }
+
+    private func message(_ id: Int) -> XMLElement {
+        Message(type: .chat, from: try? JID("a@gw.localhost"), to: try? JID("u@localhost"), id: "m\(id)", body: "body \(id)").element
+    }
+
+    /// The next `count` events from the server, or a failure after a bounded wait.
+    private func next(_ count: Int, from iterator: inout AsyncStream<FakeComponentServer.Event>.Iterator) async throws -> [FakeComponentServer.Event] {
+        var collected: [FakeComponentServer.Event] = []
+        let deadline = ContinuousClock.now + .seconds(10)
+        while collected.count < count {
+            guard ContinuousClock.now < deadline else { throw TimedOut(description: "timed out waiting for server events; got \(collected)") }
+            guard let event = await iterator.next() else { break }
+            collected.append(event)
+        }
+        return collected
+    }
+
+    private struct TimedOut: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private func stanzaIDs(_ events: ArraySlice<FakeComponentServer.Event>) -> [String?] {
+        events.map { event -> String? in
+            guard case .stanza(let element) = event else { return nil }
+            return element[attribute: "id"]
+        }
+    }
+
+    func testQueuedStanzasGoOutInOrderAcrossAReconnect() async throws {
+        let server = FakeComponentServer()
+        let port = try await server.start()
+        let link = makeLink(port: port)
+        var serverEvents = server.events.makeAsyncIterator()
+
+        // Sent before the link ever connected: they wait in the queue.
+        link.send(message(1))
+        link.send(message(2))
+        let running = Task { try await link.run() }
+
+        let first = try await next(3, from: &serverEvents)
+        XCTAssertEqual(first[0], .handshake(HandshakeDigest.compute(streamID: "s1", secret: "s3cret")))
+        XCTAssertEqual(stanzaIDs(first[1...]), ["m1", "m2"])
+
+        try await server.dropConnections()
+        for id in 3...6 { link.send(message(id)) }
+
+        let second = try await next(5, from: &serverEvents)
+        XCTAssertEqual(second[0], .handshake(HandshakeDigest.compute(streamID: "s1", secret: "s3cret")))
+        XCTAssertEqual(stanzaIDs(second[1...]), ["m3", "m4", "m5", "m6"])
+
+        running.cancel()
+        try await server.stop()
+    }
+
+    func testInboundStanzasAreReportedInOrder() async throws {
+        let server = FakeComponentServer()
+        let port = try await server.start()
+        let link = makeLink(port: port)
+        let running = Task { try await link.run() }
+        var events = link.events.makeAsyncIterator()
+        let first = await events.next()
+        XCTAssertEqual(first, .established)
+        XCTAssertTrue(link.isEstablished)
+        running.cancel()
+        try await server.stop()
+    }
+
+    func testWrongSecretIsRetriedAndNotEstablished() async throws {
+        let server = FakeComponentServer(refuseHandshake: true)
+        let port = try await server.start()
+        let link = makeLink(port: port)
+        let running = Task { try await link.run() }
+        var serverEvents = server.events.makeAsyncIterator()
+        // Two handshakes prove the link retried after the refusal.
+        let events = try await next(2, from: &serverEvents)
+        XCTAssertEqual(events.count, 2)
+        XCTAssertFalse(link.isEstablished)
+        running.cancel()
+        try await server.stop()
+    }
+}
