@@ -5,7 +5,8 @@ import ServiceLifecycle
 import XMPPCore
 
 /// Runs one bridge instance: takes what its component link reports and routes each stanza.
-/// It ends when the link's event stream ends, after the link's graceful shutdown.
+/// It stops on graceful shutdown, before its link does (the group stops services in reverse
+/// order), so whatever it sends on the way out still leaves through the link.
 struct BridgeService: Service {
     let bridge: BridgeConfiguration
     let link: ComponentLink
@@ -20,7 +21,7 @@ struct BridgeService: Service {
     }
 
     func run() async {
-        for await event in link.events {
+        for await event in link.events.cancelOnGracefulShutdown() {
             switch event {
             case .established:
                 logger.debug("bridge ready")
@@ -40,4 +41,9 @@ struct LinkStanzaSender: StanzaSender {
     func send(_ element: XMLElement) -> Bool {
         link.send(element)
     }
+}
+
+extension BridgeService: CustomStringConvertible {
+    /// How service-lifecycle names this service in its logs; never shows the secret.
+    var description: String { "BridgeService(\(bridge.name), \(bridge.kind.name) on \(bridge.domain))" }
 }

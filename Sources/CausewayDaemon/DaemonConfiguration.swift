@@ -65,3 +65,10 @@ public struct BridgeConfiguration: Sendable, Hashable {
         BridgeIdentity(domain: domain, name: displayName, gatewayType: kind.gatewayType)
     }
 }
+
+extension BridgeConfiguration: CustomStringConvertible {
+    /// Everything but the secret, which must never reach a log.
+    public var description: String {
+        "BridgeConfiguration(name: \(name), kind: \(kind.name), domain: \(domain), file: \(file), secret: <redacted>)"
+    }
+}

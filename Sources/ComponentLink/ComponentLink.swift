@@ -182,3 +182,8 @@ public final class ComponentLink: Service, Sendable {
         }
     }
 }
+
+extension ComponentLink: CustomStringConvertible {
+    /// How service-lifecycle names this service in its logs; never shows the secret.
+    public var description: String { "ComponentLink(\(configuration.domain))" }
+}

@@ -34,3 +34,10 @@ public struct ComponentLinkConfiguration: Sendable, Hashable {
         self.serverDomain = serverDomain
     }
 }
+
+extension ComponentLinkConfiguration: CustomStringConvertible {
+    /// Everything but the secret, which must never reach a log.
+    public var description: String {
+        "ComponentLinkConfiguration(domain: \(domain), server: \(host):\(port), serverDomain: \(serverDomain), secret: <redacted>)"
+    }
+}
