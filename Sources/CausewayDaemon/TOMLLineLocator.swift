@@ -57,18 +57,12 @@ struct TOMLLineLocator {
 
     /// The `=` that separates key from value, outside quoted keys.
     private static func assignmentIndex(in line: String) -> String.Index? {
-        var quote: Character?
-        for index in line.indices {
-            let character = line[index]
-            if let open = quote {
-                if character == open { quote = nil }
-            } else if character == "\"" || character == "'" {
-                quote = character
-            } else if character == "=" {
-                return index
-            }
+        var found: String.Index?
+        scanOutsideQuotes(line) { index, character in
+            if character == "=" { found = index }
+            return found == nil
         }
-        return nil
+        return found
     }
 
     /// Splits `a."b.c".d` into `["a", "b.c", "d"]`.
@@ -93,36 +87,36 @@ struct TOMLLineLocator {
     }
 
     private static func withoutComment(_ line: String) -> String {
-        var quote: Character?
-        var result = ""
-        for character in line {
-            if let open = quote {
-                if character == open { quote = nil }
-            } else if character == "\"" || character == "'" {
-                quote = character
-            } else if character == "#" {
-                break
-            }
-            result.append(character)
+        var end = line.endIndex
+        scanOutsideQuotes(line) { index, character in
+            if character == "#" { end = index }
+            return end == line.endIndex
         }
-        return result
+        return String(line[..<end])
     }
 
     private static func bracketBalance(_ text: String) -> Int {
         var balance = 0
+        scanOutsideQuotes(text) { _, character in
+            if character == "[" { balance += 1 } else if character == "]" { balance -= 1 }
+            return true
+        }
+        return balance
+    }
+
+    /// Calls `visit` with each character of `text` outside a quoted string, until it returns false.
+    private static func scanOutsideQuotes(_ text: String, _ visit: (String.Index, Character) -> Bool) {
         var quote: Character?
-        for character in text {
+        for index in text.indices {
+            let character = text[index]
             if let open = quote {
                 if character == open { quote = nil }
             } else if character == "\"" || character == "'" {
                 quote = character
-            } else if character == "[" {
-                balance += 1
-            } else if character == "]" {
-                balance -= 1
+            } else if !visit(index, character) {
+                return
             }
         }
-        return balance
     }
 }
 

@@ -146,16 +146,16 @@ public final class XMLStreamParser {
 private final class ParserState {
     let limits: XMLStreamParser.Limits
     var context: xmlParserCtxtPtr?
-    var events: [XMLStreamEvent] = []
-    var finished = false
-    var bytesFed = 0
+    @exclusivity(unchecked) var events: [XMLStreamEvent] = []
+    @exclusivity(unchecked) var finished = false
+    @exclusivity(unchecked) var bytesFed = 0
 
     /// Open elements below the stream root; the first is the stanza being built.
-    private var stack: [XMLElement] = []
-    private var streamOpen = false
-    private var pendingText: [UInt8] = []
+    @exclusivity(unchecked) private var stack: [XMLElement] = []
+    @exclusivity(unchecked) private var streamOpen = false
+    @exclusivity(unchecked) private var pendingText: [UInt8] = []
     /// Where the stanza being built started, in bytes from the start of the stream.
-    private var stanzaStart = 0
+    @exclusivity(unchecked) private var stanzaStart = 0
 
     init(limits: XMLStreamParser.Limits) {
         self.limits = limits
