@@ -13,6 +13,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // System libraries, from Debian's -dev packages.
@@ -47,21 +50,43 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Gateway core: bridges, routing, core queries. Knows XMPP, not sockets.
+        // Gateway core: bridges, routing, registration, roster, store, vault. Knows XMPP, not sockets.
         .target(
             name: "GatewayCore",
             dependencies: [
-                "XMPPCore",
+                "XMPPCore", "COpenSSL",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The SMS bridge: E.164 addresses, the carrier's HTTP API, signed webhooks.
+        .target(
+            name: "SMSBridge",
+            dependencies: [
+                "GatewayCore", "XMPPCore", "COpenSSL",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A development SMS carrier over real HTTP: `causeway sms-stub`.
+        .target(
+            name: "SMSStubCarrier",
+            dependencies: [
+                "SMSBridge",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Configuration loading and the service graph the executable runs.
         .target(
             name: "CausewayDaemon",
             dependencies: [
-                "XMPPCore", "ComponentLink", "GatewayCore",
+                "XMPPCore", "ComponentLink", "GatewayCore", "SMSBridge",
                 .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -71,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "causeway",
             dependencies: [
-                "CausewayDaemon",
+                "CausewayDaemon", "SMSStubCarrier",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -91,9 +116,15 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewayCoreTests",
-            dependencies: ["GatewayCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "GatewayCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .testTarget(name: "CausewayDaemonTests", dependencies: ["CausewayDaemon"]),
+        .testTarget(name: "SMSBridgeTests", dependencies: ["SMSBridge", "SMSStubCarrier"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import ComponentLink
 import GatewayCore
 import Logging
 import TOMLKit
@@ -21,6 +22,12 @@ public enum ConfigurationLoader {
         var logLevel = Logger.Level.info
         var grace: Duration = .seconds(10)
         var directory = "bridges"
+        var databasePath = "causeway.sqlite"
+        var vaultKey: CredentialVault.KeySource?
+        var http = DaemonConfiguration.HTTPSettings()
+        var allowedDomains: [String]?
+        var admins: [String] = []
+        let configDirectory = (file as NSString).deletingLastPathComponent
 
         root.table("xmpp", what: "the XMPP server the bridges connect to") { xmpp in
             if let domain = xmpp.string("server_domain", required: true, what: "the XMPP server's own domain, e.g. \"example.org\"") {
@@ -54,15 +61,52 @@ public enum ConfigurationLoader {
                 logLevel = Logger.Level(rawValue: value) ?? .info
             }
         }
+        root.table("store", what: "where registrations and undelivered messages are kept") { store in
+            if let value = store.string("path", what: "the SQLite database file, relative to this file") {
+                databasePath = value
+            }
+        }
+        root.table("vault", what: "the key that seals credentials at rest") { vault in
+            let file = vault.string("key_file", what: "a file holding the vault key (make one with `causeway generate-key`)")
+            let environment = vault.string("key_env", what: "an environment variable holding the vault key")
+            switch (file, environment) {
+            case (let file?, nil): vaultKey = .file(absolute(file, relativeTo: configDirectory))
+            case (nil, let variable?): vaultKey = .environment(variable)
+            case (.some, .some): vault.problem("key_env", "give either 'key_file' or 'key_env', not both")
+            case (nil, nil): vault.problem(nil, "missing [vault] key_file or key_env: credentials must be sealed with a key; make one with `causeway generate-key --output FILE`")
+            }
+        }
+        root.table("http", what: "the HTTP listener for webhooks") { section in
+            if let value = section.string("host", what: "address to listen on") { http.host = value }
+            if let value = section.int("port", in: 1...65535, what: "port to listen on") { http.port = value }
+            if let value = section.string("public_url", what: "how carriers reach this listener, e.g. https://gateway.example.org") { http.publicURL = value }
+        }
+        root.table("registration", what: "who may register") { section in
+            if let value = section.stringArray("allowed_domains", what: "domains whose users may register") {
+                allowedDomains = value.map { $0.lowercased() }
+            }
+        }
+        root.table("admins", what: "who administers the bridges") { section in
+            if let value = section.stringArray("jids", what: "bare JIDs of admins") {
+                for jid in value where (try? JID(jid))?.isBare != true || !jid.contains("@") {
+                    section.problem("jids", "'\(jid)' is not a bare JID like admin@example.org")
+                }
+                admins = value.map { $0.lowercased() }
+            }
+        }
         root.table("shutdown", what: "graceful shutdown") { shutdown in
             if let value = shutdown.seconds("grace_seconds", in: 0...600, what: "how long shutdown may take before work is cancelled") { grace = value }
         }
         root.finish()
 
-        let configDirectory = (file as NSString).deletingLastPathComponent
         let bridgesDirectory = absolute(directory, relativeTo: configDirectory)
         var configuration = DaemonConfiguration(
-            file: file, server: server, link: link, logLevel: logLevel,
+            file: file, server: server,
+            databasePath: absolute(databasePath, relativeTo: configDirectory),
+            vaultKey: vaultKey ?? .environment("CAUSEWAY_VAULT_KEY"),
+            http: http,
+            policy: GatewayPolicy(allowedDomains: Set(allowedDomains ?? [server.domain]), admins: Set(admins)),
+            link: link, logLevel: logLevel,
             shutdownGracePeriod: grace, bridgesDirectory: bridgesDirectory
         )
         configuration.bridges = loadBridges(
@@ -118,14 +162,15 @@ public enum ConfigurationLoader {
         let counting: (ConfigurationProblem) -> Void = { problemCount += 1; report($0) }
         guard let (table, locator) = parse(file: file, report: counting) else { return nil }
         let reader = TOMLTableReader(file: file, table: table, path: [], locator: locator, report: counting)
-        let kindNames = BridgeKindRegistry.all.map(\.name)
-        var kind: BridgeKind?
+        let kindNames = BridgeKinds.all.map(\.kind.name)
+        var definition: BridgeKindDefinition?
         if let kindName = reader.string("kind", required: true, what: "the kind of network: \(kindNames.joined(separator: ", "))") {
-            kind = BridgeKindRegistry.kind(named: kindName)
-            if kind == nil {
+            definition = BridgeKinds.definition(named: kindName)
+            if definition == nil {
                 reader.problem("kind", "unknown bridge kind \"\(kindName)\"; this build knows \(kindNames.map { "\"\($0)\"" }.joined(separator: ", "))")
             }
         }
+        let settings = definition?.readSettings(reader, (file as NSString).deletingLastPathComponent)
         var domain: String?
         if let value = reader.string("domain", required: true, what: "the component domain, e.g. \"irc.example.org\"") {
             if isValidDomain(value) { domain = value.lowercased() } else {
@@ -150,9 +195,10 @@ public enum ConfigurationLoader {
         }
         let displayName = reader.string("name", what: "the gateway's name shown to users")
         reader.finish()
-        guard problemCount == 0, let kind, let domain, let secret else { return nil }
+        guard problemCount == 0, let definition, let settings, let domain, let secret else { return nil }
+        let kind = definition.kind
         return BridgeConfiguration(
-            name: name, file: file, kind: kind, domain: domain, secret: secret,
+            name: name, file: file, kind: kind, settings: settings, domain: domain, secret: secret,
             displayName: displayName ?? "Causeway \(kind.name) gateway"
         )
     }

@@ -1,11 +1,13 @@
+import AsyncHTTPClient
 import ComponentLink
 import GatewayCore
 import Logging
 import NIOPosix
 import ServiceLifecycle
 
-/// The running gateway: one component link and one bridge service per configured bridge,
-/// in a `ServiceGroup` that shuts down gracefully on SIGTERM and SIGINT.
+/// The running gateway: one component link and one bridge service per configured bridge, the
+/// HTTP listener for webhooks, all in a `ServiceGroup` that shuts down gracefully on SIGTERM
+/// and SIGINT.
 public struct Daemon: Sendable {
     public let configuration: DaemonConfiguration
     private let logger: Logger
@@ -15,23 +17,55 @@ public struct Daemon: Sendable {
         self.logger = logger
     }
 
+    /// Opens the vault and the store; these fail before anything connects, with a message that
+    /// says what to fix.
+    public func openStore() throws -> GatewayStore {
+        let vault = try CredentialVault.load(configuration.vaultKey)
+        return try GatewayStore(path: configuration.databasePath, vault: vault)
+    }
+
     public func run() async throws {
+        let store = try openStore()
         let group = MultiThreadedEventLoopGroup.singleton
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        var bridgeServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        for bridge in configuration.bridges {
-            var bridgeLogger = logger
-            bridgeLogger[metadataKey: "bridge"] = .string(bridge.name)
-            let link = ComponentLink(
-                configuration: configuration.linkConfiguration(for: bridge), group: group, logger: bridgeLogger
-            )
-            bridgeLogger[metadataKey: "domain"] = .string(bridge.domain)
-            services.append(.init(service: link))
-            bridgeServices.append(.init(service: BridgeService(bridge: bridge, link: link, logger: bridgeLogger)))
+        let httpClient = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: .init(timeout: .init(connect: .seconds(10), read: .seconds(30))))
+        do {
+            try await run(store: store, group: group, httpClient: httpClient)
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
         }
-        // Services stop in reverse order: bridges first (their last words still go out), links after.
+        try await httpClient.shutdown()
+    }
+
+    private func run(store: GatewayStore, group: MultiThreadedEventLoopGroup, httpClient: HTTPClient) async throws {
+
+        var links: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var bridgeServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var bridgesByName: [String: any Bridge] = [:]
+        for configuration in configuration.bridges {
+            var bridgeLogger = logger
+            bridgeLogger[metadataKey: "bridge"] = .string(configuration.name)
+            let link = ComponentLink(
+                configuration: self.configuration.linkConfiguration(for: configuration), group: group, logger: bridgeLogger
+            )
+            bridgeLogger[metadataKey: "domain"] = .string(configuration.domain)
+            let bridge = BridgeKinds.make(configuration, httpClient: httpClient, logger: bridgeLogger)
+            bridgesByName[configuration.name] = bridge
+            let gateway = Gateway(
+                bridge: bridge, store: store, sender: LinkStanzaSender(link: link),
+                policy: self.configuration.policy, logger: bridgeLogger
+            )
+            links.append(.init(service: link))
+            bridgeServices.append(.init(service: BridgeService(bridge: configuration, link: link, gateway: gateway, logger: bridgeLogger)))
+        }
+        var httpLogger = logger
+        httpLogger[metadataKey: "listener"] = .string("http")
+        let http = WebhookServer.application(settings: configuration.http, bridges: bridgesByName, logger: httpLogger)
+
+        // Services stop in reverse order: bridges first (their last words still go out), then
+        // the HTTP listener, links last.
         var groupConfiguration = ServiceGroupConfiguration(
-            services: services + bridgeServices,
+            services: links + [.init(service: http)] + bridgeServices,
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger
@@ -41,6 +75,7 @@ public struct Daemon: Sendable {
         logger.info("causeway starting", metadata: [
             "version": "\(CausewayVersion.version)",
             "bridges": "\(configuration.bridges.map(\.domain).joined(separator: ","))",
+            "http": "\(configuration.http.host):\(configuration.http.port)",
         ])
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.info("causeway stopped")

@@ -1,4 +1,5 @@
 import ComponentLink
+import SMSBridge
 import GatewayCore
 import Logging
 import XMPPCore
@@ -24,8 +25,25 @@ public struct DaemonConfiguration: Sendable {
         public var parserLimits = XMLStreamParser.Limits()
     }
 
+    /// Where the HTTP listener for webhooks (and health) binds.
+    public struct HTTPSettings: Sendable, Hashable {
+        public var host = "127.0.0.1"
+        public var port = 8480
+        /// How carriers reach this listener, for the stub and the docs; defaults to host:port.
+        public var publicURL: String?
+
+        public var baseURL: String { publicURL ?? "http://\(host):\(port)" }
+    }
+
     public var file: String
     public var server: Server
+    /// The SQLite database: registrations, contacts, undelivered messages.
+    public var databasePath: String
+    /// Where the credential vault's key comes from.
+    public var vaultKey: CredentialVault.KeySource
+    public var http = HTTPSettings()
+    /// Who may register, and who administers the bridges.
+    public var policy: GatewayPolicy
     public var link = LinkSettings()
     public var logLevel: Logger.Level = .info
     public var shutdownGracePeriod: Duration = .seconds(10)
@@ -56,6 +74,8 @@ public struct BridgeConfiguration: Sendable, Hashable {
     /// The `bridge.toml` it came from.
     public var file: String
     public var kind: BridgeKind
+    /// Settings of this bridge's kind: its own table(s) in bridge.toml.
+    public var settings: BridgeSettings
     public var domain: String
     public var secret: String
     /// The name clients show for the gateway.
@@ -64,6 +84,12 @@ public struct BridgeConfiguration: Sendable, Hashable {
     public var identity: BridgeIdentity {
         BridgeIdentity(domain: domain, name: displayName, gatewayType: kind.gatewayType)
     }
+}
+
+/// The kind-specific part of a bridge's configuration.
+public enum BridgeSettings: Sendable, Hashable {
+    case core
+    case sms(SMSBridgeSettings)
 }
 
 extension BridgeConfiguration: CustomStringConvertible {

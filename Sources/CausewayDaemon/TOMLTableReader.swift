@@ -35,6 +35,24 @@ final class TOMLTableReader {
         return string
     }
 
+    /// An array of strings.
+    func stringArray(_ key: String, what: String) -> [String]? {
+        guard let value = value(key, required: false, what: what) else { return nil }
+        guard let array = value.array else {
+            problem(key, "'\(key)' must be an array of strings (\(what)), not \(describe(value.type))")
+            return nil
+        }
+        var strings: [String] = []
+        for element in array {
+            guard let string = element.string else {
+                problem(key, "'\(key)' must hold only strings (\(what))")
+                return nil
+            }
+            strings.append(string)
+        }
+        return strings
+    }
+
     /// An integer within `range`.
     func int(_ key: String, in range: ClosedRange<Int>, required: Bool = false, what: String) -> Int? {
         guard let value = value(key, required: required, what: what) else { return nil }

@@ -21,6 +21,8 @@ final class ComponentChannelHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var wasEstablished = false
     private var timers: [Timer: Scheduled<Void>] = [:]
+    /// What to call when each acknowledged stanza's ping is answered.
+    private var acknowledgementCallbacks: [String: @Sendable () -> Void] = [:]
 
     private enum Timer: Hashable {
         case handshake, whitespace, ping, close
@@ -58,6 +60,8 @@ final class ComponentChannelHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         for timer in timers.values { timer.cancel() }
         timers.removeAll()
+        // Unacknowledged stanzas stay with their senders, who send them again after reconnecting.
+        acknowledgementCallbacks.removeAll()
         let failure = machine.connectionClosed()
         link.connectionEnded(failure: failure)
         outcome.succeed(Outcome(failure: failure, wasEstablished: wasEstablished))
@@ -79,6 +83,19 @@ final class ComponentChannelHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.element(element)), promise: nil)
         }
         context.flush()
+    }
+
+    /// Writes a stanza and calls `onAcknowledged` once the server has processed it. Returns
+    /// false, writing nothing, when the link is not up.
+    @discardableResult
+    func writeAcknowledged(_ element: XMLElement, onAcknowledged: @escaping @Sendable () -> Void) -> Bool {
+        // Stanzas waiting in the queue were sent before this one.
+        drainQueue()
+        let action = machine.sendAcknowledged(element)
+        guard case .writeAcknowledged(_, _, let id) = action else { return false }
+        acknowledgementCallbacks[id] = onAcknowledged
+        run(action)
+        return true
     }
 
     /// Ends the stream politely: flush what waits, send `</stream:stream>`, then wait a bounded
@@ -106,6 +123,11 @@ final class ComponentChannelHandler: ChannelInboundHandler {
             drainQueue()
         case .deliver(let element):
             link.deliver(element)
+        case .writeAcknowledged(let element, let ping, _):
+            context.write(wrapOutboundOut(.element(element)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.element(ping)), promise: nil)
+        case .acknowledged(let id):
+            acknowledgementCallbacks.removeValue(forKey: id)?()
         case .failStream(let error, _):
             context.writeAndFlush(wrapOutboundOut(.streamError(error)), promise: nil)
             context.close(promise: nil)

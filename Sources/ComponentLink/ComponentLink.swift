@@ -62,6 +62,18 @@ public final class ComponentLink: Service, Sendable {
         return accepted
     }
 
+    /// Sends a stanza now and calls `onAcknowledged` once the server has processed it (a ping
+    /// written after it was answered). Returns false, sending nothing, when the link is down; the
+    /// caller keeps the stanza and sends it again after ``LinkEvent/established``. A callback
+    /// never comes for a stanza whose connection was lost first.
+    public func sendAcknowledged(_ element: XMLElement, onAcknowledged: @escaping @Sendable () -> Void) -> Bool {
+        guard let handler = shared.withLockedValue({ $0.handler }) else { return false }
+        handler.eventLoop.execute {
+            handler.value.writeAcknowledged(element, onAcknowledged: onAcknowledged)
+        }
+        return true
+    }
+
     public func run() async throws {
         var backoff = ReconnectBackoff(
             initial: configuration.reconnectInitialDelay, maximum: configuration.reconnectMaximumDelay

@@ -26,6 +26,10 @@ public struct ComponentStateMachine: Sendable {
         case linkEstablished(streamID: String)
         /// A stanza for the gateway.
         case deliver(XMLElement)
+        /// Write a stanza followed by the ping that acknowledges it.
+        case writeAcknowledged(XMLElement, ping: XMLElement, ackID: String)
+        /// The server answered the ping that followed an acknowledged stanza.
+        case acknowledged(ackID: String)
         /// Write the stream error and the stream end, then close the connection.
         case failStream(StreamError, LinkFailure)
         /// Close the connection now; the failure, if any, says why.
@@ -41,6 +45,9 @@ public struct ComponentStateMachine: Sendable {
     public private(set) var failure: LinkFailure?
     private var outstandingPingID: String?
     private var pingCounter = 0
+    /// Pings that follow acknowledged stanzas, not yet answered.
+    private var pendingAcknowledgements: Set<String> = []
+    private var acknowledgementCounter = 0
 
     public init(domain: String, secret: String, serverDomain: String) {
         self.domain = domain
@@ -77,6 +84,14 @@ public struct ComponentStateMachine: Sendable {
             let error = StreamError(element: element) ?? StreamError(.undefinedCondition)
             return close(failure: Self.failure(for: error))
 
+        case (.established, .element(let element)) where element.name == "iq" && isAnswer(element)
+            && pendingAcknowledgements.contains(element[attribute: "id"] ?? ""):
+            // The server processes a stream in order: its answer to the ping proves it has
+            // processed the stanza written before it.
+            let id = element[attribute: "id"] ?? ""
+            pendingAcknowledgements.remove(id)
+            return .acknowledged(ackID: id)
+
         case (.established, .element(let element)):
             if let pingID = outstandingPingID, element.name == "iq", element[attribute: "id"] == pingID,
                element[attribute: "type"] == "result" || element[attribute: "type"] == "error" {
@@ -85,6 +100,12 @@ public struct ComponentStateMachine: Sendable {
                 return .none
             }
             return .deliver(element)
+
+        case (.closing, .element(let element)) where element.name == "iq" && isAnswer(element)
+            && pendingAcknowledgements.contains(element[attribute: "id"] ?? ""):
+            let id = element[attribute: "id"] ?? ""
+            pendingAcknowledgements.remove(id)
+            return .acknowledged(ackID: id)
 
         case (.closing, .element):
             // The server may still send stanzas after our stream end; the gateway is stopping.
@@ -133,6 +154,23 @@ public struct ComponentStateMachine: Sendable {
             "type": "get", "id": id, "from": domain, "to": serverDomain,
         ]).appending(XMLElement("ping", namespace: Namespace.ping))
         return .write(.element(ping))
+    }
+
+    /// The gateway wants a stanza sent and acknowledged: it is followed by a ping, whose answer
+    /// acknowledges it. Nothing is written unless the link is up.
+    public mutating func sendAcknowledged(_ element: XMLElement) -> Action {
+        guard isEstablished else { return .none }
+        acknowledgementCounter += 1
+        let id = "causeway-ack-\(acknowledgementCounter)"
+        pendingAcknowledgements.insert(id)
+        let ping = XMLElement("iq", namespace: Namespace.component, [
+            "type": "get", "id": id, "from": domain, "to": serverDomain,
+        ]).appending(XMLElement("ping", namespace: Namespace.ping))
+        return .writeAcknowledged(element, ping: ping, ackID: id)
+    }
+
+    private func isAnswer(_ element: XMLElement) -> Bool {
+        element[attribute: "type"] == "result" || element[attribute: "type"] == "error"
     }
 
     /// The whitespace keepalive timer fired.

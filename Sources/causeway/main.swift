@@ -2,6 +2,7 @@ import Foundation
 import ArgumentParser
 import CausewayDaemon
 import GatewayCore
+import SMSStubCarrier
 import Logging
 
 /// `causeway`: the XMPP gateway daemon and its tools.
@@ -11,7 +12,7 @@ struct Causeway: AsyncParsableCommand {
         commandName: "causeway",
         abstract: "An XMPP gateway to IRC, e-mail and SMS, run as XEP-0114 components.",
         version: "\(CausewayVersion.name) \(CausewayVersion.version)",
-        subcommands: [Run.self, CheckConfig.self],
+        subcommands: [Run.self, CheckConfig.self, GenerateKey.self, SMSStub.self],
         defaultSubcommand: Run.self
     )
 }
@@ -42,7 +43,14 @@ extension Causeway {
                 handler.logLevel = level
                 return handler
             }
-            try await Daemon(configuration: configuration, logger: Logger(label: "causeway")).run()
+            let daemon = Daemon(configuration: configuration, logger: Logger(label: "causeway"))
+            do {
+                _ = try daemon.openStore()
+            } catch {
+                printToStandardError("causeway: not started: \(error)")
+                throw ExitCode(2)
+            }
+            try await daemon.run()
         }
     }
 
@@ -67,6 +75,79 @@ extension Causeway {
                 printToStandardError("\(count) problem\(count == 1 ? "" : "s") found.")
                 throw ExitCode(1)
             }
+        }
+    }
+}
+
+extension Causeway {
+    struct GenerateKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "generate-key",
+            abstract: "Make a new credential vault key (32 random bytes as hex)."
+        )
+
+        @Option(name: .shortAndLong, help: "Write the key to this file (mode 0600) instead of printing it.")
+        var output: String?
+
+        func run() async throws {
+            let key = CredentialVault.generateKeyText()
+            guard let output else {
+                print(key)
+                return
+            }
+            guard !FileManager.default.fileExists(atPath: output) else {
+                printToStandardError("causeway: \(output) exists; a new key would make stored credentials unreadable. Remove it first if you mean it.")
+                throw ExitCode(1)
+            }
+            guard FileManager.default.createFile(atPath: output, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+                printToStandardError("causeway: cannot write \(output)")
+                throw ExitCode(1)
+            }
+            print("wrote a new vault key to \(output)")
+        }
+    }
+}
+
+extension Causeway {
+    struct SMSStub: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sms-stub",
+            abstract: "Run a development SMS carrier over real HTTP (see docs/sms-carrier-api.md)."
+        )
+
+        @Option(help: "Address to listen on.")
+        var host = "127.0.0.1"
+
+        @Option(help: "Port to listen on.")
+        var port = 8490
+
+        @Option(help: "The key webhooks are signed with; the SMS bridge's [carrier] webhook_secret.")
+        var webhookSecret: String
+
+        @Option(help: "An account: ID:TOKEN:NUMBER[,NUMBER...][:WEBHOOK_BASE_URL]. Repeatable.")
+        var account: [String] = []
+
+        @Option(help: "Log level.")
+        var logLevel = "info"
+
+        func run() async throws {
+            var accounts: [String: StubAccount] = [:]
+            for argument in account {
+                switch StubAccount.parse(argument: argument) {
+                case .success(let parsed): accounts[parsed.id] = parsed.account
+                case .failure(let error):
+                    printToStandardError("causeway sms-stub: --account: \(error)")
+                    throw ExitCode(2)
+                }
+            }
+            let level = Logger.Level(rawValue: logLevel) ?? .info
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            let configuration = StubCarrierConfiguration(host: host, port: port, webhookSecret: webhookSecret, accounts: accounts)
+            try await StubCarrier.runUntilSignalled(configuration: configuration, logger: Logger(label: "causeway.sms-stub"))
         }
     }
 }

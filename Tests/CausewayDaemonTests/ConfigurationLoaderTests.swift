@@ -25,6 +25,9 @@ final class ConfigurationLoaderTests: XCTestCase {
         server_domain = "Example.ORG"
         component_port = 5347
 
+        [vault]
+        key_env = "CAUSEWAY_TEST_VAULT_KEY"
+
         [link]
         reconnect_max_seconds = 2.5
 
@@ -57,6 +60,80 @@ final class ConfigurationLoaderTests: XCTestCase {
         let link = configuration.linkConfiguration(for: configuration.bridges[0])
         XCTAssertEqual(link.port, 5347)
         XCTAssertEqual(link.serverDomain, "example.org")
+        XCTAssertEqual(configuration.policy.allowedDomains, ["example.org"], "registration defaults to the server's own domain")
+        XCTAssertEqual(configuration.vaultKey, .environment("CAUSEWAY_TEST_VAULT_KEY"))
+        XCTAssertEqual(configuration.databasePath, directory + "/causeway.sqlite")
+    }
+
+    func testSMSBridgeSettingsAndDaemonSections() throws {
+        try write("causeway.toml", """
+            [xmpp]
+            server_domain = "example.org"
+            [vault]
+            key_file = "vault.key"
+            [store]
+            path = "data/gw.sqlite"
+            [http]
+            port = 9000
+            [registration]
+            allowed_domains = ["example.org", "Partner.example"]
+            [admins]
+            jids = ["boss@example.org"]
+            """)
+        try write("bridges/sms/bridge.toml", """
+            kind = "sms"
+            domain = "sms.example.org"
+            secret = "s"
+            [carrier]
+            api_url = "http://127.0.0.1:8490"
+            webhook_secret = "w"
+            default_country_code = "44"
+            max_segments = 3
+            """)
+        let configuration = try load().get()
+        XCTAssertEqual(configuration.vaultKey, .file(directory + "/vault.key"))
+        XCTAssertEqual(configuration.databasePath, directory + "/data/gw.sqlite")
+        XCTAssertEqual(configuration.http.port, 9000)
+        XCTAssertEqual(configuration.policy.allowedDomains, ["example.org", "partner.example"])
+        XCTAssertEqual(configuration.policy.admins, ["boss@example.org"])
+        guard case .sms(let settings) = configuration.bridges.first?.settings else { return XCTFail("no SMS settings") }
+        XCTAssertEqual(settings.defaultCountryCode, "44")
+        XCTAssertEqual(settings.maxSegments, 3)
+        XCTAssertFalse("\(configuration.bridges[0])".contains("\"s\""), "no secret in descriptions")
+        XCTAssertFalse("\(settings)".contains("w)"), "no webhook secret in descriptions")
+    }
+
+    func testSMSBridgeProblemsNameTheLine() throws {
+        try write("causeway.toml", goodDaemon)
+        try write("bridges/sms/bridge.toml", """
+            kind = "sms"
+            domain = "sms.example.org"
+            secret = "s"
+
+            [carrier]
+            api_url = "http://127.0.0.1:8490"
+            default_country_code = "one"
+            """)
+        let found = problems()
+        let file = directory + "/bridges/sms/bridge.toml"
+        XCTAssertTrue(found.contains { $0.hasPrefix("\(file):5: missing 'webhook_secret'") }, "\(found)")
+        XCTAssertTrue(found.contains { $0.hasPrefix("\(file):7: 'default_country_code' must be 1 to 3 digits") }, "\(found)")
+    }
+
+    func testVaultAndAdminMistakes() throws {
+        try write("causeway.toml", """
+            [xmpp]
+            server_domain = "example.org"
+            [vault]
+            key_file = "a"
+            key_env = "B"
+            [admins]
+            jids = ["not a jid"]
+            """)
+        try write("bridges/one/bridge.toml", "kind = \"core\"\ndomain = \"gw.example.org\"\nsecret = \"a\"\n")
+        let found = problems()
+        XCTAssertTrue(found.contains { $0.contains("causeway.toml:5: give either 'key_file' or 'key_env'") }, "\(found)")
+        XCTAssertTrue(found.contains { $0.contains("causeway.toml:7: 'not a jid' is not a bare JID") }, "\(found)")
     }
 
     func testUnknownKeyNamesFileLineAndSuggestion() throws {
@@ -107,7 +184,7 @@ final class ConfigurationLoaderTests: XCTestCase {
     }
 
     func testMissingBridgesDirectory() throws {
-        try write("causeway.toml", "[xmpp]\nserver_domain = \"example.org\"\n[bridges]\ndirectory = \"nowhere\"\n")
+        try write("causeway.toml", "[xmpp]\nserver_domain = \"example.org\"\n[bridges]\ndirectory = \"nowhere\"\n[vault]\nkey_env = \"K\"\n")
         let found = problems()
         XCTAssertTrue(found.contains { $0.contains("causeway.toml:3: the bridges directory") && $0.contains("nowhere") }, "\(found)")
     }

@@ -81,6 +81,9 @@ private final class FakeComponentServer: @unchecked Sendable {
                 } else {
                     write(context, "<handshake/>")
                 }
+            case .element(let element) where element.name == "iq" && element.child("ping", namespace: Namespace.ping) != nil:
+                // Answered like a server would; not reported, as it is link machinery.
+                write(context, "<iq type='result' id='\(element[attribute: "id"] ?? "")' from='localhost' to='gw.localhost'/>")
             case .element(let element):
                 continuation.yield(.stanza(element))
             case .streamClosed:
@@ -159,6 +162,36 @@ final class ComponentLinkLoopbackTests: XCTestCase {
         try await server.stop()
     }
 
+    func testAcknowledgedSendCallsBackOnceTheServerProcessedIt() async throws {
+        let server = FakeComponentServer()
+        let port = try await server.start()
+        let link = makeLink(port: port)
+        XCTAssertFalse(link.sendAcknowledged(message(0)) {}, "refused while the link is down")
+        let running = Task { try await link.run() }
+        var events = link.events.makeAsyncIterator()
+        let established = await events.next()
+        XCTAssertEqual(established, .established)
+
+        let (acknowledgements, acknowledge) = AsyncStream.makeStream(of: Int.self)
+        for id in 1...3 {
+            XCTAssertTrue(link.sendAcknowledged(message(id)) { acknowledge.yield(id) })
+        }
+        let received = try await withDeadline(.seconds(10)) {
+            var received: [Int] = []
+            for await id in acknowledgements {
+                received.append(id)
+                if received.count == 3 { break }
+            }
+            return received
+        }
+        XCTAssertEqual(received, [1, 2, 3])
+        var serverEvents = server.events.makeAsyncIterator()
+        let seen = try await next(4, from: &serverEvents)
+        XCTAssertEqual(stanzaIDs(seen[1...]), ["m1", "m2", "m3"])
+        running.cancel()
+        try await server.stop()
+    }
+
     func testInboundStanzasAreReportedInOrder() async throws {
         let server = FakeComponentServer()
         let port = try await server.start()
@@ -184,5 +217,20 @@ final class ComponentLinkLoopbackTests: XCTestCase {
         XCTAssertFalse(link.isEstablished)
         running.cancel()
         try await server.stop()
+    }
+}
+
+private struct DeadlineExceeded: Error {}
+
+/// Runs `body`, failing with `DeadlineExceeded` if it takes longer than `limit`.
+private func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw DeadlineExceeded()
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
     }
 }

@@ -189,3 +189,22 @@ final class OutboundQueueTests: XCTestCase {
         XCTAssertEqual(queue.removeAll(), elements)
     }
 }
+
+final class AcknowledgedSendTests: XCTestCase {
+    func testAcknowledgedStanzaIsFollowedByAPingWhoseAnswerAcknowledgesIt() {
+        var machine = ComponentStateMachine(domain: "gw.localhost", secret: "s", serverDomain: "localhost")
+        let message = XMLElement("message", namespace: Namespace.component, ["id": "m1"])
+        XCTAssertEqual(machine.sendAcknowledged(message), .none, "nothing is sent before the link is up")
+        _ = machine.connected()
+        _ = machine.received(.streamOpened(XMLElement("stream", namespace: Namespace.streams, ["id": "s1"])))
+        _ = machine.received(.element(XMLElement("handshake", namespace: Namespace.component)))
+        guard case .writeAcknowledged(message, let ping, let id) = machine.sendAcknowledged(message) else { return XCTFail() }
+        XCTAssertEqual(ping[attribute: "id"], id)
+        XCTAssertEqual(ping[attribute: "to"], "localhost")
+        XCTAssertNotNil(ping.child("ping", namespace: Namespace.ping))
+        let answer = XMLElement("iq", namespace: Namespace.component, ["type": "result", "id": id])
+        XCTAssertEqual(machine.received(.element(answer)), .acknowledged(ackID: id))
+        // A second answer with the same id is just a stanza for the gateway.
+        XCTAssertEqual(machine.received(.element(answer)), .deliver(answer))
+    }
+}

@@ -71,6 +71,11 @@ final class BridgeRouterTests: XCTestCase {
     final class RecordingSender: StanzaSender, @unchecked Sendable {
         var sent: [XMPPCore.XMLElement] = []
         func send(_ element: XMPPCore.XMLElement) -> Bool { sent.append(element); return true }
+        func sendAcknowledged(_ element: XMPPCore.XMLElement, onAcknowledged: @escaping @Sendable () -> Void) -> Bool {
+            sent.append(element)
+            onAcknowledged()
+            return true
+        }
     }
 
     func testRepliesGoThroughTheSenderAndErrorsAreNotAnswered() {

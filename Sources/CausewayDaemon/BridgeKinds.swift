@@ -1,0 +1,68 @@
+import AsyncHTTPClient
+import GatewayCore
+import Logging
+import SMSBridge
+
+/// A bridge kind as the daemon knows it: how to read its settings from `bridge.toml` and how to
+/// make an instance.
+struct BridgeKindDefinition: Sendable {
+    let kind: BridgeKind
+    /// Reads the kind's own keys; problems go to the reader. Gets the bridge's folder for
+    /// relative paths.
+    let readSettings: @Sendable (TOMLTableReader, String) -> BridgeSettings?
+}
+
+/// The bridge kinds this build of the daemon knows.
+enum BridgeKinds {
+    static let core = BridgeKindDefinition(kind: CoreOnlyBridge.kind) { _, _ in .core }
+
+    static let sms = BridgeKindDefinition(kind: SMSBridge.kind) { reader, folder in
+        var settings: SMSBridgeSettings?
+        reader.table("carrier", what: "the SMS carrier's HTTP API") { carrier in
+            let url = carrier.string("api_url", required: true, what: "the carrier API's base URL, e.g. \"https://api.carrier.example\"")
+            var secret = carrier.string("webhook_secret", what: "the key the carrier signs webhooks with")
+            if let file = carrier.string("webhook_secret_file", what: "a file holding the webhook key") {
+                if secret != nil {
+                    carrier.problem("webhook_secret_file", "give either 'webhook_secret' or 'webhook_secret_file', not both")
+                } else if let text = try? String(contentsOfFile: ConfigurationLoader.absolute(file, relativeTo: folder), encoding: .utf8) {
+                    secret = text.trimmed(" \t\r\n")
+                } else {
+                    carrier.problem("webhook_secret_file", "cannot read the webhook secret file \(file)")
+                }
+            } else if secret == nil {
+                carrier.problem(nil, "missing 'webhook_secret' (or 'webhook_secret_file') in [carrier]: webhooks must be signed")
+            }
+            let country = carrier.string("default_country_code", what: "calling code for numbers typed without one, e.g. \"1\"")
+            if let country, !(1...3).contains(country.count) || !country.allSatisfy(\.isASCII) || !country.allSatisfy(\.isNumber) {
+                carrier.problem("default_country_code", "'default_country_code' must be 1 to 3 digits, like \"1\" or \"44\", not \"\(country)\"")
+            }
+            let segments = carrier.int("max_segments", in: 1...50, what: "the longest text sent, in SMS segments")
+            let timeout = carrier.seconds("request_timeout_seconds", in: 0.1...120, what: "how long one API request may take")
+            let attempts = carrier.int("attempts", in: 1...20, what: "tries per API request on 5xx and timeouts")
+            guard let url, let secret else { return }
+            var value = SMSBridgeSettings(apiURL: url, webhookSecret: secret)
+            value.defaultCountryCode = country
+            if let segments { value.maxSegments = segments }
+            if let timeout { value.requestTimeout = timeout }
+            if let attempts { value.attempts = attempts }
+            settings = value
+        }
+        return settings.map(BridgeSettings.sms)
+    }
+
+    static let all = [core, sms]
+
+    static func definition(named name: String) -> BridgeKindDefinition? {
+        all.first { $0.kind.name == name }
+    }
+
+    /// Makes the bridge a configuration describes.
+    static func make(_ configuration: BridgeConfiguration, httpClient: HTTPClient, logger: Logger) -> any Bridge {
+        switch configuration.settings {
+        case .core:
+            return CoreOnlyBridge(identity: configuration.identity)
+        case .sms(let settings):
+            return SMSBridge(identity: configuration.identity, settings: settings, httpClient: httpClient, logger: logger)
+        }
+    }
+}

@@ -1,0 +1,236 @@
+import XMPPCore
+
+/// What a kind of bridge implements: its foreign network, and nothing of XMPP framing.
+///
+/// The gateway core does all of XMPP — registration forms, presence, roster, receipts, errors —
+/// and calls the bridge to validate registrations, log users in and out and send messages. The
+/// bridge reports what happens on its network as ``BridgeEvent``s through the sink it is started
+/// with. Implementations are actors or otherwise `Sendable`.
+public protocol Bridge: Sendable {
+    /// How the bridge shows itself on its domain.
+    var identity: BridgeIdentity { get }
+
+    /// What a user is asked for at registration, in order.
+    var registrationFields: [RegistrationField] { get }
+
+    /// A sentence shown above the registration form.
+    var registrationInstructions: String { get }
+
+    /// jabber:iq:gateway (XEP-0100 §6.3): what to ask for when a user adds a contact.
+    var contactPrompt: ContactPrompt { get }
+
+    /// Starts the bridge; it reports events through `events` from then on.
+    func start(events: BridgeEventSink) async
+
+    /// Stops the bridge: every user is logged out.
+    func stop() async
+
+    /// Checks a submitted registration (and, where the network allows, checks it with the
+    /// network), returning what to store. Throws a ``RegistrationError`` naming the field.
+    func validateRegistration(_ submission: RegistrationSubmission) async throws(RegistrationError) -> RegistrationRecord
+
+    /// Logs a registered user into the foreign network. Throws with a text for the user when it fails.
+    func logIn(_ account: BridgeAccount) async throws(BridgeError)
+
+    /// Logs a user out of the foreign network.
+    func logOut(user: String) async
+
+    /// Sends a message from a user to a legacy address. Returns the network's id for it, if the
+    /// network reports delivery later (``BridgeEvent/delivery(user:legacyMessageID:outcome:)``).
+    func send(_ message: OutgoingMessage, from account: BridgeAccount) async throws(BridgeError) -> String?
+
+    /// The canonical legacy address for what a user typed or for a JID localpart, or why not.
+    func normalizeAddress(_ input: String) -> Result<String, AddressError>
+
+    /// What the gateway says about a contact in disco#info and vCard-temp.
+    func contactProfile(_ address: String) -> ContactProfile
+
+    /// An HTTP request for this bridge (carrier webhooks). Bridges without webhooks answer 404.
+    func handleWebhook(_ request: WebhookRequest) async -> WebhookResponse
+}
+
+extension Bridge {
+    public func stop() async {}
+
+    public func handleWebhook(_ request: WebhookRequest) async -> WebhookResponse {
+        WebhookResponse(status: 404, body: "no such endpoint")
+    }
+
+    public func contactProfile(_ address: String) -> ContactProfile {
+        ContactProfile(name: address, category: "client", type: "pc")
+    }
+}
+
+/// One field of a registration form.
+public struct RegistrationField: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        case text
+        /// Never echoed back, stored sealed.
+        case secret
+        case boolean
+        case choice([String])
+    }
+
+    /// The x:data `var`, and the key in stored fields.
+    public var name: String
+    public var label: String
+    public var description: String?
+    public var kind: Kind
+    public var isRequired: Bool
+    /// The XEP-0077 element clients without x:data fill in (`username`, `password`, `phone`…).
+    public var legacyElement: String?
+
+    public init(_ name: String, label: String, description: String? = nil, kind: Kind = .text, isRequired: Bool = true, legacyElement: String? = nil) {
+        self.name = name
+        self.label = label
+        self.description = description
+        self.kind = kind
+        self.isRequired = isRequired
+        self.legacyElement = legacyElement
+    }
+
+    public var isSecret: Bool { kind == .secret }
+}
+
+/// What a user submitted, with the registration it replaces if any.
+public struct RegistrationSubmission: Sendable {
+    public var user: String
+    public var values: [String: String]
+    public var previous: RegistrationRecord?
+
+    public init(user: String, values: [String: String], previous: RegistrationRecord?) {
+        self.user = user
+        self.values = values
+        self.previous = previous
+    }
+}
+
+/// What a bridge keeps of a registration: plain fields, secrets (sealed at rest) and the user's
+/// identity on the network, which no two users of a bridge may share.
+public struct RegistrationRecord: Sendable, Hashable {
+    public var legacyID: String?
+    public var fields: [String: String]
+    public var secrets: [String: String]
+
+    public init(legacyID: String?, fields: [String: String], secrets: [String: String] = [:]) {
+        self.legacyID = legacyID
+        self.fields = fields
+        self.secrets = secrets
+    }
+}
+
+/// A registered user as the bridge sees them.
+public struct BridgeAccount: Sendable, Hashable {
+    /// The user's bare JID.
+    public var user: String
+    public var record: RegistrationRecord
+
+    public init(user: String, record: RegistrationRecord) {
+        self.user = user
+        self.record = record
+    }
+}
+
+/// A registration the bridge refused, with the field at fault.
+public struct RegistrationError: Error, Sendable, Hashable {
+    public var field: String?
+    public var text: String
+    /// `not-acceptable` for bad values; `conflict` when another user holds the identity.
+    public var condition: StanzaError.Condition
+
+    public init(field: String?, _ text: String, condition: StanzaError.Condition = .notAcceptable) {
+        self.field = field
+        self.text = text
+        self.condition = condition
+    }
+}
+
+/// Why the bridge could not do something, in words for the user.
+public struct BridgeError: Error, Sendable, Hashable {
+    public var condition: StanzaError.Condition
+    public var text: String
+
+    public init(_ condition: StanzaError.Condition, _ text: String) {
+        self.condition = condition
+        self.text = text
+    }
+}
+
+/// Why a legacy address is not one.
+public struct AddressError: Error, Sendable, Hashable {
+    public var text: String
+    public init(_ text: String) { self.text = text }
+}
+
+/// The jabber:iq:gateway prompt.
+public struct ContactPrompt: Sendable, Hashable {
+    public var description: String
+    public var prompt: String
+
+    public init(description: String, prompt: String) {
+        self.description = description
+        self.prompt = prompt
+    }
+}
+
+/// How a contact is described in disco#info and vCard-temp.
+public struct ContactProfile: Sendable, Hashable {
+    public var name: String
+    public var category: String
+    public var type: String
+    public var telephone: String?
+
+    public init(name: String, category: String, type: String, telephone: String? = nil) {
+        self.name = name
+        self.category = category
+        self.type = type
+        self.telephone = telephone
+    }
+}
+
+/// A chat message from a user to a legacy address.
+public struct OutgoingMessage: Sendable, Hashable {
+    public var to: String
+    public var body: String
+    /// The XMPP message id, kept so delivery reports can refer to it.
+    public var xmppID: String?
+
+    public init(to: String, body: String, xmppID: String?) {
+        self.to = to
+        self.body = body
+        self.xmppID = xmppID
+    }
+}
+
+/// An HTTP request routed to a bridge by the daemon's HTTP listener.
+public struct WebhookRequest: Sendable {
+    /// The path below the bridge's prefix, e.g. `/inbound`.
+    public var path: String
+    public var method: String
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(path: String, method: String, headers: [String: String], body: [UInt8]) {
+        self.path = path
+        self.method = method
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A header by name, case-insensitively.
+    public func header(_ name: String) -> String? {
+        let lowered = name.lowercased()
+        return headers.first { $0.key.lowercased() == lowered }?.value
+    }
+}
+
+/// The answer to a ``WebhookRequest``.
+public struct WebhookResponse: Sendable, Hashable {
+    public var status: Int
+    public var body: String
+
+    public init(status: Int, body: String = "") {
+        self.status = status
+        self.body = body
+    }
+}

@@ -1,0 +1,30 @@
+/// What happens on a foreign network that the gateway core turns into XMPP.
+public enum BridgeEvent: Sendable, Hashable {
+    /// A message from a legacy address to a user.
+    case message(user: String, from: String, body: String, legacyMessageID: String?)
+    /// The network's verdict on a message the user sent earlier.
+    case delivery(user: String, legacyMessageID: String, outcome: DeliveryOutcome)
+    /// The user's login on the network changed.
+    case login(user: String, state: LoginState)
+}
+
+public enum DeliveryOutcome: Sendable, Hashable {
+    case delivered
+    case failed(String)
+}
+
+public enum LoginState: Sendable, Hashable {
+    case online
+    case failed(String)
+    case offline
+}
+
+/// Where a bridge reports events. The core implements it; calls return once the event is
+/// durably accepted (a message is in the store), so a bridge can acknowledge its network then.
+public protocol BridgeEventSink: Sendable {
+    func report(_ event: BridgeEvent) async throws
+
+    /// The registered user whose identity on the network is `legacyID` (an SMS bridge's own
+    /// number), logged in or not: messages for offline users are delivered all the same.
+    func account(forLegacyID legacyID: String) async -> BridgeAccount?
+}

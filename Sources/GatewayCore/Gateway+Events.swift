@@ -1,0 +1,54 @@
+import XMPPCore
+
+extension Gateway {
+    public func account(forLegacyID legacyID: String) async -> BridgeAccount? {
+        do {
+            return try await store.registration(bridge: domain, legacyID: legacyID).map(account)
+        } catch {
+            logger.error("cannot look up a registration: \(error)")
+            return nil
+        }
+    }
+
+    /// An event from the bridge. Returns once a message is stored for delivery, so the bridge
+    /// may acknowledge it to its network; throws when it could not be stored.
+    public func report(_ event: BridgeEvent) async throws {
+        switch event {
+        case .message(let user, let address, let body, let legacyMessageID):
+            guard let contact = contactJID(address), let userJID = JID(string: user) else {
+                logger.error("a message from an address that cannot be a JID was dropped", metadata: ["from": "\(address)"])
+                return
+            }
+            await addToRoster(address, user: user)
+            let message = Message(type: .chat, from: contact, to: userJID, id: legacyMessageID ?? makeID(), body: body)
+            // The network's message id makes redelivery (a carrier retrying a webhook) harmless.
+            let stored = try await outbox.deliver(message.element, recipient: user, onceFor: legacyMessageID.map { "message:\($0)" })
+            if !stored {
+                logger.debug("duplicate message ignored", metadata: ["id": "\(legacyMessageID ?? "")"])
+            }
+
+        case .delivery(_, let legacyMessageID, let outcome):
+            guard let sent = try await store.sentMessage(bridge: domain, legacyMessageID: legacyMessageID),
+                  let contact = contactJID(sent.peer), let userJID = JID(string: sent.user) else { return }
+            let report: XMLElement
+            switch outcome {
+            case .delivered:
+                var receipt = Message(type: .chat, from: contact, to: userJID, id: makeID())
+                receipt.element.append(XMLElement("received", namespace: Namespace.receipts, ["id": sent.xmppID]))
+                report = receipt.element
+            case .failed(let reason):
+                var bounce = Message(type: .error, from: contact, to: userJID, id: sent.xmppID)
+                bounce.element.append(StanzaError(.recipientUnavailable, text: reason).element)
+                report = bounce.element
+            }
+            _ = try await outbox.deliver(report, recipient: userJID.bare.description, onceFor: "delivery:\(legacyMessageID)")
+
+        case .login(let user, let state):
+            switch state {
+            case .offline: loginStates[user] = nil
+            default: loginStates[user] = state
+            }
+            if let userJID = JID(string: user) { send(gatewayPresence(for: user, to: userJID)) }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import XMPPCore
+
+extension Gateway {
+    func handleIQ(_ iq: IQ) async {
+        guard let payload = iq.payload else {
+            reply(iq, error: StanzaError(.badRequest, text: "The request has no payload"))
+            return
+        }
+        let toDomain = iq.to?.localpart == nil
+        let canRegister = !registrationForm.fields.isEmpty
+        switch (payload.namespace, toDomain) {
+        case (Namespace.register, true) where canRegister:
+            await handleRegistration(iq, payload)
+        case (Namespace.gateway, true) where canRegister:
+            handleGatewayQuery(iq, payload)
+        case (Namespace.commands, true) where canRegister:
+            await handleCommand(iq, payload)
+        case (Namespace.discoItems, true) where payload[attribute: "node"] == Namespace.commands && canRegister:
+            reply(iq, commandList(for: iq.from))
+        case (Namespace.discoInfo, false):
+            handleContactDisco(iq)
+        case (Namespace.vcard, false):
+            handleContactVCard(iq)
+        default:
+            if let answer = responder.answer(iq.element) { send(answer) }
+        }
+    }
+
+    // MARK: XEP-0100 §6.3 jabber:iq:gateway
+
+    func handleGatewayQuery(_ iq: IQ, _ payload: XMLElement) {
+        let prompt = bridge.contactPrompt
+        switch iq.type {
+        case .get:
+            reply(iq, XMLElement("query", namespace: Namespace.gateway, children: [
+                .element(.text("desc", prompt.description)), .element(.text("prompt", prompt.prompt)),
+            ]))
+        case .set:
+            let input = payload.childText("prompt") ?? ""
+            switch bridge.normalizeAddress(input) {
+            case .success(let address):
+                guard let jid = contactJID(address) else {
+                    reply(iq, error: StanzaError(.notAcceptable, text: "'\(input)' cannot be written as a JID"))
+                    return
+                }
+                // XEP-0100 says <jid/>; older clients read <prompt/>.
+                reply(iq, XMLElement("query", namespace: Namespace.gateway, children: [
+                    .element(.text("jid", jid.description)), .element(.text("prompt", jid.description)),
+                ]))
+            case .failure(let error):
+                reply(iq, error: StanzaError(.notAcceptable, text: error.text))
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: Contacts
+
+    /// The legacy address behind a contact JID, or the error to answer with.
+    func contactAddress(_ jid: JID?) -> Result<String, StanzaError> {
+        guard let localpart = jid?.localpart else {
+            return .failure(StanzaError(.jidMalformed, text: "No contact address"))
+        }
+        switch bridge.normalizeAddress(JIDEscaping.unescape(localpart)) {
+        case .success(let address): return .success(address)
+        case .failure(let error): return .failure(StanzaError(.jidMalformed, text: error.text))
+        }
+    }
+
+    func handleContactDisco(_ iq: IQ) {
+        guard iq.type == .get else {
+            reply(iq, error: StanzaError(.badRequest, text: "disco#info is a get request"))
+            return
+        }
+        switch contactAddress(iq.to) {
+        case .failure(let error):
+            reply(iq, error: error)
+        case .success(let address):
+            let profile = bridge.contactProfile(address)
+            var query = XMLElement("query", namespace: Namespace.discoInfo)
+            query.append(XMLElement("identity", ["category": profile.category, "type": profile.type, "name": profile.name]))
+            for feature in [Namespace.discoInfo, Namespace.receipts, Namespace.vcard].sorted() {
+                query.append(XMLElement("feature", ["var": feature]))
+            }
+            reply(iq, query)
+        }
+    }
+
+    func handleContactVCard(_ iq: IQ) {
+        guard iq.type == .get else {
+            reply(iq, error: StanzaError(.notAllowed, text: "Contacts' vCards cannot be changed"))
+            return
+        }
+        switch contactAddress(iq.to) {
+        case .failure(let error):
+            reply(iq, error: error)
+        case .success(let address):
+            let profile = bridge.contactProfile(address)
+            var vcard = XMLElement("vCard", namespace: Namespace.vcard)
+            vcard.append(.text("FN", profile.name))
+            vcard.append(.text("NICKNAME", profile.name))
+            if let telephone = profile.telephone {
+                vcard.append(XMLElement("TEL", children: [.element(XMLElement("VOICE")), .element(.text("NUMBER", telephone))]))
+            }
+            reply(iq, vcard)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import XMPPCore
+
+extension Gateway {
+    func handleMessage(_ message: Message) async {
+        if let privilege = message.element.child("privilege", namespace: Namespace.privilege), message.from?.localpart == nil {
+            handlePrivilege(privilege)
+            return
+        }
+        // Errors are never answered; the user's server bounced something of ours.
+        guard !message.isError, let from = message.from, let to = message.to else { return }
+        guard let user = allowedUser(from) else {
+            await fail(message, StanzaError(.forbidden, text: "Only users of \(policy.allowedDomains.sorted().joined(separator: ", ")) may use \(domain)"), to: from.bare.description)
+            return
+        }
+        // Chat states, receipts and the like carry no body: nothing to bridge.
+        guard to.localpart != nil, let body = message.body, !body.isEmpty else { return }
+        guard let registration = await registration(of: user) else {
+            await fail(message, StanzaError(.registrationRequired, text: "Register with \(domain) first"), to: user)
+            return
+        }
+        let address: String
+        switch contactAddress(to) {
+        case .failure(let error):
+            await fail(message, error, to: user)
+            return
+        case .success(let value):
+            address = value
+        }
+        if loginStates[user] != .online {
+            await logIn(user)
+        }
+        if case .failed(let reason) = loginStates[user] {
+            await fail(message, StanzaError(.recipientUnavailable, text: "Not logged in: \(reason)"), to: user)
+            return
+        }
+        do {
+            let legacyID = try await bridge.send(OutgoingMessage(to: address, body: body, xmppID: message.id), from: account(registration))
+            if let legacyID, let xmppID = message.id {
+                try await store.recordSent(bridge: domain, user: from.description, xmppID: xmppID, peer: address, legacyMessageID: legacyID)
+            }
+        } catch let error as BridgeError {
+            await fail(message, StanzaError(error.condition, text: error.text), to: user)
+        } catch {
+            logger.error("cannot record a sent message: \(error)")
+        }
+    }
+
+    /// Bounces a message back to its sender with an error; kept durably like any other message.
+    func fail(_ message: Message, _ error: StanzaError, to user: String) async {
+        guard let reply = StanzaError.reply(to: message.element, with: error) else { return }
+        do {
+            try await outbox.deliver(reply, recipient: user)
+        } catch {
+            logger.error("cannot store an error for the user: \(error)")
+            send(reply)
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Logging
+import XMPPCore
+
+/// The gateway core for one bridge instance: everything XMPP between users and their bridge.
+///
+/// Every stanza for the bridge's domain arrives here through ``handle(_:)``; every event from
+/// the bridge through ``report(_:)``. It answers registration (XEP-0077), follows the XEP-0100
+/// presence flows — logging users in on their first available resource and out after the last —
+/// keeps contacts in rosters, and delivers foreign messages through a ``DurableOutbox`` so none
+/// is lost.
+public actor Gateway: BridgeEventSink {
+    let bridge: any Bridge
+    let identity: BridgeIdentity
+    let store: GatewayStore
+    let sender: any StanzaSender
+    let outbox: DurableOutbox
+    let policy: GatewayPolicy
+    let logger: Logger
+    let responder: CoreQueryResponder
+    let registrationForm: RegistrationForm
+
+    /// Available resources of each user, by bare JID.
+    var sessions: [String: Set<String>] = [:]
+    /// Users logged into the foreign network, and the text of a failed login.
+    var loginStates: [String: LoginState] = [:]
+    /// Users whose login is under way, so a second presence does not start another.
+    var loggingIn: Set<String> = []
+    /// Whether the server granted roster access (XEP-0356); otherwise subscriptions stand in.
+    var rosterPrivilege = false
+    var nextID = 0
+
+    public init(bridge: any Bridge, store: GatewayStore, sender: any StanzaSender, policy: GatewayPolicy, logger: Logger) {
+        self.bridge = bridge
+        self.identity = bridge.identity
+        self.store = store
+        self.sender = sender
+        self.policy = policy
+        self.logger = logger
+        self.outbox = DurableOutbox(bridge: bridge.identity.domain, store: store, sender: sender, logger: logger)
+        self.registrationForm = RegistrationForm(fields: bridge.registrationFields, instructions: bridge.registrationInstructions)
+        var identity = bridge.identity
+        if !bridge.registrationFields.isEmpty {
+            identity.extraFeatures += [Namespace.register, Namespace.gateway, Namespace.commands]
+        }
+        self.responder = CoreQueryResponder(identity: identity)
+    }
+
+    public var domain: String { identity.domain }
+
+    /// Starts the bridge. Call once, before the first stanza.
+    public func start() async {
+        await bridge.start(events: self)
+    }
+
+    // MARK: - Link state
+
+    /// The component link is (again) up: tell every registered user the gateway is here, ask
+    /// for their presence, and send what waited.
+    public func linkEstablished() async {
+        rosterPrivilege = false
+        let registrations = (try? await store.registrations(bridge: domain)) ?? []
+        for registration in registrations {
+            send(Presence(type: .available, from: domainJID, to: JID(string: registration.user)).element)
+            send(Presence(type: .probe, from: domainJID, to: JID(string: registration.user)).element)
+        }
+        await outbox.linkEstablished()
+    }
+
+    public func linkLost() async {
+        await outbox.linkLost()
+        // Presence will be probed again on reconnect; until then nobody is known to be online.
+        sessions.removeAll()
+    }
+
+    /// Graceful shutdown: users are told the gateway is going, logged out, and everything
+    /// stored is given a bounded time to be acknowledged.
+    public func shutDown() async {
+        let registrations = (try? await store.registrations(bridge: domain)) ?? []
+        for registration in registrations {
+            send(Presence(type: .unavailable, from: domainJID, to: JID(string: registration.user), status: "The gateway is shutting down").element)
+        }
+        await bridge.stop()
+        loginStates.removeAll()
+        await outbox.waitUntilIdle()
+    }
+
+    // MARK: - Inbound stanzas
+
+    /// Routes one stanza addressed to the bridge's domain or a JID under it.
+    public func handle(_ element: XMLElement) async {
+        switch StanzaKind(rawValue: element.name) {
+        case .iq:
+            guard let iq = IQ(element), iq.isRequest else { return }
+            await handleIQ(iq)
+        case .message:
+            if let message = Message(element) { await handleMessage(message) }
+        case .presence:
+            if let presence = Presence(element) { await handlePresence(presence) }
+        case nil:
+            logger.debug("ignoring <\(element.name)>")
+        }
+    }
+
+    // MARK: - Helpers shared by the extensions
+
+    var domainJID: JID? { JID(string: domain) }
+
+    func send(_ element: XMLElement) {
+        if !sender.send(element) {
+            logger.error("the link's queue is full; a stanza was not sent", metadata: ["stanza": "\(element.name)"])
+        }
+    }
+
+    func reply(_ iq: IQ, _ payload: XMLElement? = nil) {
+        send(iq.result(payload).element)
+    }
+
+    func reply(_ iq: IQ, error: StanzaError) {
+        if let reply = iq.errorReply(error) { send(reply) }
+    }
+
+    func makeID() -> String {
+        nextID += 1
+        return "cw-\(nextID)"
+    }
+
+    /// The JID of a legacy address on this bridge.
+    func contactJID(_ address: String) -> JID? {
+        try? JID(localpart: JIDEscaping.escape(address), domainpart: domain)
+    }
+
+    /// The bare JID of a user, if the stanza came from a domain allowed to use the gateway.
+    func allowedUser(_ from: JID?) -> String? {
+        guard let from, policy.allowedDomains.contains(from.domainpart) else { return nil }
+        return from.bare.description
+    }
+
+    func registration(of user: String) async -> Registration? {
+        do {
+            return try await store.registration(bridge: domain, user: user)
+        } catch {
+            logger.error("cannot read a registration: \(error)", metadata: ["user": "\(user)"])
+            return nil
+        }
+    }
+
+    func account(_ registration: Registration) -> BridgeAccount {
+        BridgeAccount(user: registration.user, record: RegistrationRecord(
+            legacyID: registration.legacyID, fields: registration.fields, secrets: registration.secrets
+        ))
+    }
+}

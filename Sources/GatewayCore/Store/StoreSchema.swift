@@ -1,0 +1,65 @@
+import GRDB
+
+/// The store's migrations. Append new ones; never edit a migration that has shipped.
+enum StoreSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "registration") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("bridge", .text).notNull()
+                t.column("user", .text).notNull()
+                // SQLite treats NULLs as distinct, so many users may have no legacy identity.
+                t.column("legacyID", .text)
+                t.column("fields", .text).notNull()
+                t.column("sealedSecrets", .blob).notNull()
+                t.column("staysConnected", .boolean).notNull().defaults(to: false)
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.uniqueKey(["bridge", "user"])
+                t.uniqueKey(["bridge", "legacyID"])
+            }
+            try db.create(table: "contact") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("registrationID", .integer).notNull()
+                    .references("registration", onDelete: .cascade)
+                t.column("address", .text).notNull()
+                t.column("name", .text)
+                t.column("groups", .text).notNull().defaults(to: "[]")
+                t.column("subscription", .text).notNull()
+                    .check(sql: "subscription IN ('none', 'to', 'from', 'both')")
+                // Also the index the foreign key's cascade uses.
+                t.uniqueKey(["registrationID", "address"])
+            }
+            try db.create(table: "pendingStanza") { t in
+                // AUTOINCREMENT: ids are never reused after deletes, so id order is delivery order.
+                t.autoIncrementedPrimaryKey("id")
+                t.column("bridge", .text).notNull()
+                t.column("recipient", .text).notNull()
+                t.column("stanza", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(index: "pendingStanza_bridge_id", on: "pendingStanza", columns: ["bridge", "id"])
+            try db.create(table: "sentMessage") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("bridge", .text).notNull()
+                t.column("user", .text).notNull()
+                t.column("xmppID", .text).notNull()
+                t.column("peer", .text).notNull()
+                t.column("legacyMessageID", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.uniqueKey(["bridge", "legacyMessageID"])
+            }
+            try db.create(index: "sentMessage_bridge_user", on: "sentMessage", columns: ["bridge", "user"])
+            try db.create(index: "sentMessage_createdAt", on: "sentMessage", columns: ["createdAt"])
+            try db.create(table: "seenEvent") { t in
+                t.column("bridge", .text).notNull()
+                t.column("key", .text).notNull()
+                t.column("seenAt", .datetime).notNull()
+                t.primaryKey(["bridge", "key"])
+            }
+            try db.create(index: "seenEvent_seenAt", on: "seenEvent", columns: ["seenAt"])
+        }
+        return migrator
+    }
+}
