@@ -28,8 +28,12 @@ extension Gateway {
             }
 
         case .delivery(_, let legacyMessageID, let outcome):
-            guard let sent = try await store.sentMessage(bridge: domain, legacyMessageID: legacyMessageID),
-                  let contact = contactJID(sent.peer), let userJID = JID(string: sent.user) else { return }
+            guard let sent = try await store.sentMessage(bridge: domain, legacyMessageID: legacyMessageID) else {
+                // A fast network can report delivery before the send's answer was recorded; the
+                // bridge answers its network "try again" and the report comes back shortly.
+                throw GatewayError.unknownMessage(legacyMessageID)
+            }
+            guard let contact = contactJID(sent.peer), let userJID = JID(string: sent.user) else { return }
             let report: XMLElement
             switch outcome {
             case .delivered:

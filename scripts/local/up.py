@@ -1,6 +1,7 @@
-"""Brings Causeway up locally: a Prosody on 127.0.0.1 with one component per bridge folder,
-two accounts to log in with, and the causeway daemon from this checkout. Run by scripts/up;
-scripts/down stops everything by the PIDs written under run/.
+"""Brings Causeway up locally: a Prosody on 127.0.0.1 with one component per bridge folder
+(with XEP-0356 roster privilege), accounts to log in with, the stub SMS carrier, and the causeway
+daemon from this checkout. Run by scripts/up; scripts/down stops everything by the PIDs written
+under run/.
 
 It reuses the end-to-end harness, so the local setup is the one the tests prove.
 """
@@ -20,19 +21,45 @@ from harness.waiting import port_accepts, wait_until  # noqa: E402
 
 RUN = REPO / "run"
 CONFIG = REPO / "config" / "causeway.toml"
-USERS = {"alice": "alice", "bob": "bob"}
+USERS = {"alice": "alice", "bob": "bob", "admin": "admin"}
+# The stub carrier's accounts: one per user, each with a number (see bridges/sms/bridge.toml).
+STUB_PORT = 8490
+STUB_ACCOUNTS = {"alice": ("alice-token", "+15550000001"), "bob": ("bob-token", "+15550000002")}
+
+
+def bridges() -> dict[str, dict]:
+    """Every bridges/<name>/bridge.toml, by folder name."""
+    daemon = tomllib.loads(CONFIG.read_text())
+    directory = (CONFIG.parent / daemon.get("bridges", {}).get("directory", "bridges")).resolve()
+    return {path.parent.name: tomllib.loads(path.read_text()) | {"_folder": path.parent}
+            for path in sorted(directory.glob("*/bridge.toml"))}
 
 
 def bridge_components() -> list[Component]:
-    """One Prosody component per bridges/<name>/bridge.toml, with that bridge's domain and secret."""
-    daemon = tomllib.loads(CONFIG.read_text())
-    directory = (CONFIG.parent / daemon.get("bridges", {}).get("directory", "bridges")).resolve()
+    """One Prosody component per bridge folder, with that bridge's domain and secret."""
     components = []
-    for path in sorted(directory.glob("*/bridge.toml")):
-        bridge = tomllib.loads(path.read_text())
-        secret = bridge.get("secret") or (path.parent / bridge["secret_file"]).read_text().strip()
+    for bridge in bridges().values():
+        secret = bridge.get("secret") or (bridge["_folder"] / bridge["secret_file"]).read_text().strip()
         components.append(Component(bridge["domain"], secret))
     return components
+
+
+def start_sms_stub(binary: Path, http: dict) -> str | None:
+    """The stub carrier for the first SMS bridge, with an account and number per user."""
+    sms = next(((name, b) for name, b in bridges().items() if b.get("kind") == "sms"), None)
+    if sms is None:
+        return None
+    name, bridge = sms
+    webhooks = f"http://{http.get('host', '127.0.0.1')}:{http.get('port', 8480)}/webhooks/{name}"
+    accounts = [f"--account={user}:{token}:{number}:{webhooks}" for user, (token, number) in STUB_ACCOUNTS.items()]
+    with open(RUN / "sms-stub.log", "ab") as output:
+        stub = subprocess.Popen(
+            [str(binary), "sms-stub", "--port", str(STUB_PORT), "--webhook-secret", bridge["carrier"]["webhook_secret"], *accounts],
+            cwd=REPO, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    (RUN / "sms-stub.pid").write_text(f"{stub.pid}\n")
+    wait_until(lambda: port_accepts("127.0.0.1", STUB_PORT), 30, "the stub SMS carrier")
+    return bridge["domain"]
 
 
 def main() -> int:
@@ -45,15 +72,20 @@ def main() -> int:
             return 1
 
     RUN.mkdir(exist_ok=True)
+    if "key_file" in daemon.get("vault", {}) and not (CONFIG.parent / daemon["vault"]["key_file"]).exists():
+        subprocess.run([str(binary), "generate-key", "--output", str(CONFIG.parent / daemon["vault"]["key_file"])], check=True)
     components = bridge_components()
     prosody = Prosody(
         RUN / "prosody", components=components, domain=server["server_domain"],
         c2s_port=5222, component_port=server.get("component_port", 5347),
+        privileged_entities={c.domain: {"roster": "both", "message": "outgoing"} for c in components},
     )
     for user, password in USERS.items():
         prosody.add_user(user, password)
     prosody.start()
     (RUN / "prosody.pid").write_text(f"{prosody.proc.pid}\n")
+
+    sms_domain = start_sms_stub(binary, daemon.get("http", {}))
 
     log = RUN / "causeway.log"
     with open(log, "ab") as output:
@@ -87,6 +119,15 @@ server 127.0.0.1, port 5222, TLS off. For example:
   poezio:     poezio  (then /connect alice@{server['server_domain']}), or set server=127.0.0.1 in poezio.cfg
 Then browse the services of {server['server_domain']}, or ask a bridge directly, e.g. in profanity:
   /disco info {components[0].domain}
+""" + (f"""
+SMS: register with {sms_domain} from your client's service browser (or an ad-hoc command), using
+  alice: phone {STUB_ACCOUNTS['alice'][1]}, account alice, token {STUB_ACCOUNTS['alice'][0]}
+  bob:   phone {STUB_ACCOUNTS['bob'][1]}, account bob, token {STUB_ACCOUNTS['bob'][0]}
+then write to +15550000002@{sms_domain} as alice, or have the stub carrier text you:
+  curl -s -X POST http://127.0.0.1:{STUB_PORT}/control/inbound -H 'content-type: application/json' \\
+       -d '{{"from": "+15557654321", "to": "{STUB_ACCOUNTS['alice'][1]}", "text": "Hello from SMS"}}'
+and see what the carrier was asked to send: curl -s http://127.0.0.1:{STUB_PORT}/control/sent
+""" if sms_domain else "") + """
 Stop everything with scripts/down.""")
     return 0
 
