@@ -68,42 +68,41 @@ extension Gateway {
         }
     }
 
-    func handleContactDisco(_ iq: IQ) {
+    /// Answers a get on a contact JID with what `answer` makes of the contact's profile; a set is
+    /// refused with `refusal`, a JID that is no legacy address with `jid-malformed`.
+    func answerContactQuery(_ iq: IQ, refusingSetWith refusal: StanzaError, _ answer: (ContactProfile) -> XMLElement) {
         guard iq.type == .get else {
-            reply(iq, error: StanzaError(.badRequest, text: "disco#info is a get request"))
+            reply(iq, error: refusal)
             return
         }
         switch contactAddress(iq.to) {
         case .failure(let error):
             reply(iq, error: error)
         case .success(let address):
-            let profile = bridge.contactProfile(address)
+            reply(iq, answer(bridge.contactProfile(address)))
+        }
+    }
+
+    func handleContactDisco(_ iq: IQ) {
+        answerContactQuery(iq, refusingSetWith: StanzaError(.badRequest, text: "disco#info is a get request")) { profile in
             var query = XMLElement("query", namespace: Namespace.discoInfo)
             query.append(XMLElement("identity", ["category": profile.category, "type": profile.type, "name": profile.name]))
             for feature in [Namespace.discoInfo, Namespace.receipts, Namespace.vcard].sorted() {
                 query.append(XMLElement("feature", ["var": feature]))
             }
-            reply(iq, query)
+            return query
         }
     }
 
     func handleContactVCard(_ iq: IQ) {
-        guard iq.type == .get else {
-            reply(iq, error: StanzaError(.notAllowed, text: "Contacts' vCards cannot be changed"))
-            return
-        }
-        switch contactAddress(iq.to) {
-        case .failure(let error):
-            reply(iq, error: error)
-        case .success(let address):
-            let profile = bridge.contactProfile(address)
+        answerContactQuery(iq, refusingSetWith: StanzaError(.notAllowed, text: "Contacts' vCards cannot be changed")) { profile in
             var vcard = XMLElement("vCard", namespace: Namespace.vcard)
             vcard.append(.text("FN", profile.name))
             vcard.append(.text("NICKNAME", profile.name))
             if let telephone = profile.telephone {
                 vcard.append(XMLElement("TEL", children: [.element(XMLElement("VOICE")), .element(.text("NUMBER", telephone))]))
             }
-            reply(iq, vcard)
+            return vcard
         }
     }
 }
