@@ -2,8 +2,9 @@ import XMPPCore
 
 extension Gateway {
     func handleMessage(_ message: Message) async {
-        if let privilege = message.element.child("privilege", namespace: Namespace.privilege), message.from?.localpart == nil {
-            handlePrivilege(privilege)
+        if let privilege = message.element.child("privilege", namespace: Namespace.privilege),
+           let server = message.from, server.localpart == nil {
+            handlePrivilege(privilege, from: server.domainpart)
             return
         }
         // Errors are never answered; the user's server bounced something of ours.

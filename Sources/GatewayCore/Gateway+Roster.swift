@@ -2,11 +2,15 @@ import XMPPCore
 
 extension Gateway {
     /// XEP-0356: the server tells a component at connection which privileges it has.
-    func handlePrivilege(_ privilege: XMLElement) {
+    func handlePrivilege(_ privilege: XMLElement, from host: String) {
         let roster = privilege.children("perm").first { $0[attribute: "access"] == "roster" }
         let type = roster?[attribute: "type"] ?? "none"
-        rosterPrivilege = type == "set" || type == "both"
-        logger.info("roster privilege: \(type)", metadata: ["push": "\(rosterPrivilege)"])
+        if type == "set" || type == "both" {
+            rosterPrivilegedHosts.insert(host)
+        } else {
+            rosterPrivilegedHosts.remove(host)
+        }
+        logger.info("roster privilege from \(host): \(type)")
     }
 
     func saveContact(_ address: String, for user: String, subscription: Contact.Subscription, name: String? = nil) async {
@@ -24,8 +28,9 @@ extension Gateway {
         let known = ((try? await store.contacts(bridge: domain, user: user)) ?? []).contains { $0.address == address }
         guard !known, let contact = contactJID(address), let userJID = JID(string: user) else { return }
         let name = bridge.contactProfile(address).name
-        await saveContact(address, for: user, subscription: rosterPrivilege ? .both : .none, name: name)
-        if rosterPrivilege {
+        let push = rosterPrivilegedHosts.contains(userJID.domainpart)
+        await saveContact(address, for: user, subscription: push ? .both : .none, name: name)
+        if push {
             var item = XMLElement("item", ["jid": contact.description, "name": name, "subscription": "both"])
             item.append(.text("group", identity.name))
             let push = IQ(type: .set, from: domainJID, to: userJID, id: makeID(),

@@ -25,8 +25,9 @@ public actor Gateway: BridgeEventSink {
     var loginStates: [String: LoginState] = [:]
     /// Users whose login is under way, so a second presence does not start another.
     var loggingIn: Set<String> = []
-    /// Whether the server granted roster access (XEP-0356); otherwise subscriptions stand in.
-    var rosterPrivilege = false
+    /// The server's hosts that granted roster access (XEP-0356): their users' contacts are pushed
+    /// into rosters; elsewhere subscriptions stand in. Each host says so in its own message.
+    var rosterPrivilegedHosts: Set<String> = []
     var nextID = 0
 
     public init(bridge: any Bridge, store: GatewayStore, sender: any StanzaSender, policy: GatewayPolicy, logger: Logger) {
@@ -57,7 +58,7 @@ public actor Gateway: BridgeEventSink {
     /// The component link is (again) up: tell every registered user the gateway is here, ask
     /// for their presence, and send what waited.
     public func linkEstablished() async {
-        rosterPrivilege = false
+        rosterPrivilegedHosts.removeAll()
         let registrations = (try? await store.registrations(bridge: domain)) ?? []
         for registration in registrations {
             send(Presence(type: .available, from: domainJID, to: JID(string: registration.user)).element)

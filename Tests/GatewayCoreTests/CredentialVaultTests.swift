@@ -149,7 +149,7 @@ final class CredentialVaultTests: XCTestCase {
                 XCTFail("accepted \(text)")
             } catch {
                 XCTAssertTrue(error.description.contains(expected), error.description)
-                XCTAssertTrue(error.description.contains("openssl rand -hex 32"), error.description)
+                XCTAssertTrue(error.description.contains("causeway generate-key"), error.description)
                 let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
                 if !trimmed.isEmpty { XCTAssertFalse(error.description.contains(trimmed), error.description) }
             }
@@ -189,7 +189,7 @@ final class CredentialVaultTests: XCTestCase {
 
         let path = folder.appendingPathComponent("vault.key").path
         assertThrows(.keyFileMissing(path: path)) { () throws(VaultError) in try CredentialVault.load(.file(path)) }
-        XCTAssertTrue(VaultError.keyFileMissing(path: path).description.contains("openssl rand -hex 32 > \(path)"))
+        XCTAssertTrue(VaultError.keyFileMissing(path: path).description.contains("causeway generate-key --output \(path)"))
 
         do {
             _ = try CredentialVault.load(.file(folder.path))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 from pathlib import Path
 
-from harness.causeway import Bridge
+import pytest
+
+from harness.causeway import Bridge, sms_bridge
 
 GW1 = Bridge("gw1", "gw1.localhost", "s3cret-one", display_name="Gateway one")
 GW2 = Bridge("gw2", "gw2.localhost", "s3cret-two")
@@ -63,3 +66,38 @@ def test_wrong_type_in_daemon_config_names_file_and_line(causeway_files):
 
     result = causeway.check_config()
     assert_reports_location(result, causeway.workdir, causeway.config_path, line_of(text, "component_port"))
+
+
+SMS = sms_bridge("sms", "sms.localhost", "s3cret-sms", "http://127.0.0.1:9999", "whsec-check", display_name="SMS")
+
+
+def test_good_sms_bridge_passes(causeway_files):
+    causeway = causeway_files([GW1, SMS])
+    result = causeway.check_config()
+    assert result.returncode == 0, f"check-config rejected a good SMS bridge:\nstdout: {result.stdout}\nstderr: {result.stderr}"
+
+
+def test_sms_bridge_without_webhook_secret_names_the_carrier_table(causeway_files):
+    causeway = causeway_files([GW1, SMS])
+    path = causeway.bridge_path(SMS.name)
+    text = "\n".join(line for line in SMS.toml().splitlines() if not line.startswith("webhook_secret")) + "\n"
+    assert "webhook_secret" not in text and "[carrier]" in text
+    path.write_text(text)
+
+    result = causeway.check_config()
+    # The key is missing, so the message names the table that lacks it.
+    assert_reports_location(result, causeway.workdir, path, line_of(text, "[carrier]"))
+    assert "webhook_secret" in result.stderr, f"the message does not name the missing key:\n{result.stderr}"
+
+
+@pytest.mark.parametrize("country_code", ["+1", "1x", "12345", ""])
+def test_sms_bridge_with_bad_country_code_names_file_and_line(causeway_files, country_code):
+    causeway = causeway_files([SMS])
+    path = causeway.bridge_path(SMS.name)
+    text = SMS.toml().replace('default_country_code = "1"', f"default_country_code = {json.dumps(country_code)}")
+    assert f"default_country_code = {json.dumps(country_code)}" in text
+    path.write_text(text)
+
+    result = causeway.check_config()
+    assert_reports_location(result, causeway.workdir, path, line_of(text, "default_country_code"))
+    assert "default_country_code" in result.stderr, f"the message does not name the key:\n{result.stderr}"

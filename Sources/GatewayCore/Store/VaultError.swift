@@ -31,7 +31,7 @@ public enum VaultError: Error, Sendable, Hashable, CustomStringConvertible {
         case .malformedKeyText(let reason):
             return "the vault key is not usable: \(reason); \(Self.keyHelp)"
         case .keyFileMissing(let path):
-            return "the vault key file \(path) does not exist; create it with `openssl rand -hex 32 > \(path)` and make it readable only by the daemon's user"
+            return "the vault key file \(path) does not exist; create it with `causeway generate-key --output \(path)` (readable only by the daemon's user)"
         case .keyFileUnreadable(let path, let reason):
             return "the vault key file \(path) cannot be read: \(reason)"
         case .environmentVariableUnset(let name):
@@ -50,5 +50,5 @@ public enum VaultError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     private static let keyHelp =
-        "a key is 64 hexadecimal characters or the base64 of 32 bytes (make one with `openssl rand -hex 32`)"
+        "a key is 64 hexadecimal characters or the base64 of 32 bytes (make one with `causeway generate-key`)"
 }

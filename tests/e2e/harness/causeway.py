@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .waiting import stop_process, tail, wait_until
+from .waiting import free_port, port_accepts, stop_process, tail, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_BIN = REPO_ROOT / ".build" / "debug" / "causeway"
@@ -21,16 +21,21 @@ def causeway_binary() -> Path:
     return Path(os.environ.get("CAUSEWAY_BIN") or DEFAULT_BIN)
 
 
-def toml_value(value: str | int | bool) -> str:
+TomlValue = str | int | float | bool | list
+
+
+def toml_value(value: TomlValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
     # JSON's string escapes are valid TOML basic-string escapes.
     return json.dumps(value)
 
 
-def toml_table(name: str | None, values: dict[str, str | int | bool]) -> str:
+def toml_table(name: str | None, values: dict[str, TomlValue]) -> str:
     lines = [f"[{name}]"] if name else []
     lines += [f"{key} = {toml_value(val)}" for key, val in values.items()]
     return "\n".join(lines) + "\n"
@@ -38,19 +43,49 @@ def toml_table(name: str | None, values: dict[str, str | int | bool]) -> str:
 
 @dataclass(frozen=True)
 class Bridge:
-    """One bridge instance: written to <bridges>/<name>/bridge.toml."""
+    """One bridge instance: written to <bridges>/<name>/bridge.toml.
+
+    `tables` holds the kind's own tables, e.g. {"carrier": {"api_url": ...}} for SMS."""
 
     name: str
     domain: str
     secret: str
     kind: str = "core"
     display_name: str | None = None
+    tables: dict[str, dict[str, TomlValue]] = field(default_factory=dict, hash=False, compare=False)
 
     def toml(self) -> str:
-        values: dict[str, str | int | bool] = {"kind": self.kind, "domain": self.domain, "secret": self.secret}
+        values: dict[str, TomlValue] = {"kind": self.kind, "domain": self.domain, "secret": self.secret}
         if self.display_name is not None:
             values["name"] = self.display_name
-        return toml_table(None, values)
+        parts = [toml_table(None, values)]
+        parts += [toml_table(name, table) for name, table in self.tables.items()]
+        return "\n".join(parts)
+
+    def table(self, name: str) -> dict[str, TomlValue]:
+        return self.tables.get(name, {})
+
+
+def sms_bridge(
+    name: str,
+    domain: str,
+    secret: str,
+    api_url: str,
+    webhook_secret: str,
+    display_name: str | None = "SMS",
+    default_country_code: str | None = "1",
+    max_segments: int | None = 10,
+    **carrier: TomlValue,
+) -> Bridge:
+    """An `sms` bridge whose [carrier] table points at `api_url` (a StubCarrier's URL).
+    Extra keyword arguments go into [carrier] as they are (request_timeout_seconds, attempts…)."""
+    table: dict[str, TomlValue] = {"api_url": api_url, "webhook_secret": webhook_secret}
+    if default_country_code is not None:
+        table["default_country_code"] = default_country_code
+    if max_segments is not None:
+        table["max_segments"] = max_segments
+    table.update(carrier)
+    return Bridge(name, domain, secret, kind="sms", display_name=display_name, tables={"carrier": table})
 
 
 @dataclass
@@ -67,6 +102,18 @@ class Causeway:
     server_domain: str = "localhost"
     host: str = "127.0.0.1"
     log_level: str = "debug"
+    # The HTTP listener (webhooks): a free port of its own for every instance.
+    http_host: str = "127.0.0.1"
+    http_port: int = field(default_factory=free_port)
+    # [registration] allowed_domains; None leaves the key out (the daemon's default: server_domain).
+    allowed_domains: list[str] | None = None
+    # [admins] jids
+    admins: list[str] = field(default_factory=list)
+    # [link] reconnect delays; None leaves the daemon's defaults.
+    reconnect_initial_seconds: float | None = None
+    reconnect_max_seconds: float | None = None
+    # Extra [section] -> {key: value} written into causeway.toml as they are.
+    extra_tables: dict[str, dict[str, TomlValue]] = field(default_factory=dict)
     proc: subprocess.Popen | None = field(default=None, init=False)
     needed_kill: bool = field(default=False, init=False)
 
@@ -93,12 +140,65 @@ class Causeway:
     def bridge_path(self, name: str) -> Path:
         return self.bridges_dir / name / "bridge.toml"
 
+    @property
+    def store_path(self) -> Path:
+        return self.workdir / "causeway.sqlite"
+
+    @property
+    def vault_key_path(self) -> Path:
+        return self.workdir / "vault.key"
+
+    @property
+    def http_base_url(self) -> str:
+        return f"http://{self.http_host}:{self.http_port}"
+
+    def webhook_base_url(self, bridge_name: str) -> str:
+        """Where a carrier posts this bridge's webhooks: <base>/inbound and <base>/status."""
+        return f"{self.http_base_url}/webhooks/{bridge_name}"
+
     def config_text(self) -> str:
-        return "\n".join([
+        tables = [
             toml_table("xmpp", {"server_domain": self.server_domain, "host": self.host, "component_port": self.component_port}),
             toml_table("bridges", {"directory": "bridges"}),  # relative to causeway.toml
+            toml_table("store", {"path": self.store_path.name}),  # relative to causeway.toml
+            toml_table("vault", {"key_file": self.vault_key_path.name}),
+            toml_table("http", {"host": self.http_host, "port": self.http_port}),
             toml_table("log", {"level": self.log_level}),
-        ])
+        ]
+        if self.allowed_domains is not None:
+            tables.append(toml_table("registration", {"allowed_domains": list(self.allowed_domains)}))
+        if self.admins:
+            tables.append(toml_table("admins", {"jids": list(self.admins)}))
+        link: dict[str, TomlValue] = {}
+        if self.reconnect_initial_seconds is not None:
+            link["reconnect_initial_seconds"] = self.reconnect_initial_seconds
+        if self.reconnect_max_seconds is not None:
+            link["reconnect_max_seconds"] = self.reconnect_max_seconds
+        if link:
+            tables.append(toml_table("link", link))
+        tables += [toml_table(name, values) for name, values in self.extra_tables.items()]
+        return "\n".join(tables)
+
+    def generate_key(self, path: Path | None = None, timeout: float = 30.0) -> subprocess.CompletedProcess:
+        """`causeway generate-key --output PATH` (default: the vault key this config names)."""
+        return subprocess.run(
+            [str(self.binary), "generate-key", "--output", str(path or self.vault_key_path)],
+            cwd=self.workdir,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def ensure_vault_key(self) -> None:
+        """The daemon refuses to start without a vault key: make one once per workdir."""
+        if self.vault_key_path.exists():
+            return
+        result = self.generate_key()
+        assert result.returncode == 0 and self.vault_key_path.exists(), (
+            f"causeway generate-key --output {self.vault_key_path} failed with status {result.returncode}:\n"
+            f"stdout: {result.stdout}\nstderr: {result.stderr}"
+        )
 
     def write_config(self) -> None:
         self.config_path.write_text(self.config_text())
@@ -111,6 +211,7 @@ class Causeway:
 
     def start(self) -> None:
         assert self.proc is None or self.proc.poll() is not None, "causeway is already running"
+        self.ensure_vault_key()
         with open(self.log_path, "ab") as log, open(self.stdout_path, "ab") as out:
             self.proc = subprocess.Popen(
                 [str(self.binary), "run", "--config", str(self.config_path)],
@@ -129,6 +230,29 @@ class Causeway:
         status = stop_process(self.proc, term_timeout=timeout)
         self.needed_kill = not already_exited and status == -signal.SIGKILL
         return status
+
+    def restart(self, timeout: float = STOP_TIMEOUT) -> int | None:
+        """SIGTERM, wait, start again with the same config, store and vault. Returns the exit status."""
+        status = self.stop(timeout)
+        self.start()
+        return status
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_http(self, timeout: float = 15.0) -> None:
+        """Wait until the webhook listener accepts connections (fails at once if causeway exits)."""
+
+        def up() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"causeway exited with status {self.proc.returncode}\n{self.diagnostics()}")
+            return port_accepts(self.http_host, self.http_port)
+
+        try:
+            wait_until(up, timeout, f"causeway's HTTP listener on {self.http_host}:{self.http_port}")
+        except TimeoutError as err:
+            raise AssertionError(f"{err}\n{self.diagnostics()}") from None
 
     def check_config(self, config: Path | None = None, timeout: float = 30.0) -> subprocess.CompletedProcess:
         """Run `causeway check-config --config FILE` from `workdir`; output captured as text."""

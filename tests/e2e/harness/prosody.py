@@ -24,6 +24,15 @@ class Component:
     secret: str
 
 
+# XEP-0356 privileges for one component: {"roster": "both", "message": "outgoing"}.
+Privileges = dict[str, str]
+
+
+def lua_table(values: dict[str, str]) -> str:
+    """A Lua table of string keys and string values: `{ ["roster"] = "both"; }`."""
+    return "{ " + " ".join(f"[{lua_string(k)}] = {lua_string(v)};" for k, v in values.items()) + " }"
+
+
 def lua_string(value: str) -> str:
     """A Lua string literal. Decimal escapes keep quotes, backslashes and control bytes safe."""
     out = []
@@ -53,6 +62,12 @@ class Prosody:
     workdir: Path
     components: list[Component] = field(default_factory=list)
     domain: str = "localhost"
+    # More VirtualHosts (e.g. "elsewhere.localhost" for users of a foreign domain).
+    extra_hosts: list[str] = field(default_factory=list)
+    # XEP-0356 (Debian prosody-modules' mod_privilege): component domain -> privileges. When
+    # set, "privilege" is enabled globally and in every Component section, and the list is
+    # given to every VirtualHost as `privileged_entities`.
+    privileged_entities: dict[str, Privileges] | None = None
     c2s_port: int = field(default_factory=free_port)
     component_port: int = field(default_factory=free_port)
     host: str = HOST
@@ -84,11 +99,25 @@ class Prosody:
         # stdout/stderr of the process: startup errors land here before logging is set up.
         return self.workdir / "prosody.console"
 
+    @property
+    def hosts(self) -> list[str]:
+        return [self.domain, *self.extra_hosts]
+
     def write_config(self) -> None:
+        privilege = self.privileged_entities is not None
+        component_modules = '    modules_enabled = { "privilege" }\n' if privilege else ""
         components = "\n".join(
-            f"Component {lua_string(c.domain)}\n    component_secret = {lua_string(c.secret)}\n"
+            f"Component {lua_string(c.domain)}\n    component_secret = {lua_string(c.secret)}\n{component_modules}"
             for c in self.components
         )
+        host_settings = ""
+        if privilege:
+            entries = "\n".join(
+                f"        [{lua_string(domain)}] = {lua_table(perms)};" for domain, perms in self.privileged_entities.items()
+            )
+            host_settings = f"    privileged_entities = {{\n{entries}\n    }}\n"
+        hosts = "\n".join(f"VirtualHost {lua_string(host)}\n{host_settings}" for host in self.hosts)
+        global_modules = ["roster", "saslauth", "disco", "ping", "version"] + (["privilege"] if privilege else [])
         self.config_path.write_text(f"""\
 -- Written by tests/e2e/harness/prosody.py for one test run.
 run_as_root = true  -- tests run as root; Prosody refuses to otherwise
@@ -106,7 +135,7 @@ component_ports = {{ {self.component_port} }}
 
 -- s2s is loaded by default and would bind port 5269: not wanted in tests.
 modules_disabled = {{ "s2s" }}
-modules_enabled = {{ "roster", "saslauth", "disco", "ping", "version" }}
+modules_enabled = {{ {", ".join(lua_string(m) for m in global_modules)} }}
 
 -- Plain-text loopback logins, no TLS certificates, no rate limits.
 c2s_require_encryption = false
@@ -114,19 +143,21 @@ allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
 storage = "internal"
 
-VirtualHost {lua_string(self.domain)}
-
+{hosts}
 {components}""")
 
-    def add_user(self, username: str, password: str) -> str:
+    def add_user(self, username: str, password: str, host: str | None = None) -> str:
         """Create an account by writing it where mod_auth_internal_plain reads it:
         DATA/<host>/accounts/<user>.dat holding `return { ["password"] = "..." };`.
-        (prosodyctl register would want to switch to the prosody user.) Returns the JID."""
-        accounts = self.data_dir / datamanager_encode(self.domain) / "accounts"
+        (prosodyctl register would want to switch to the prosody user.) Returns the JID.
+        `host` is one of `hosts` (default: the main domain)."""
+        host = host or self.domain
+        assert host in self.hosts, f"{host} is not a VirtualHost of this Prosody ({self.hosts})"
+        accounts = self.data_dir / datamanager_encode(host) / "accounts"
         accounts.mkdir(parents=True, exist_ok=True)
         path = accounts / f"{datamanager_encode(username)}.dat"
         path.write_text(f'return {{\n\t["password"] = {lua_string(password)};\n}};\n')
-        jid = f"{username}@{self.domain}"
+        jid = f"{username}@{host}"
         self.accounts[jid] = password
         return jid
 

@@ -10,9 +10,13 @@ the gateway sent (no caching, no local answers).
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import Callable
+from xml.sax.saxutils import escape, quoteattr
 
 import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
@@ -24,6 +28,118 @@ NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
 NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items"
 NS_VERSION = "jabber:iq:version"
 NS_PING = "urn:xmpp:ping"
+NS_CLIENT = "jabber:client"
+NS_REGISTER = "jabber:iq:register"
+NS_GATEWAY = "jabber:iq:gateway"
+NS_ROSTER = "jabber:iq:roster"
+NS_DATA = "jabber:x:data"
+NS_COMMANDS = "http://jabber.org/protocol/commands"
+NS_RECEIPTS = "urn:xmpp:receipts"
+NS_NICK = "http://jabber.org/protocol/nick"
+NS_DELAY = "urn:xmpp:delay"
+
+Stanza = ET.Element
+Predicate = Callable[[ET.Element], bool]
+
+
+def bare(jid: str) -> str:
+    return jid.split("/", 1)[0]
+
+
+def local_name(element: ET.Element) -> str:
+    return element.tag.split("}", 1)[-1]
+
+
+def describe(element: ET.Element) -> str:
+    return ET.tostring(element, encoding="unicode")
+
+
+def stanza_error(element: ET.Element) -> tuple[str | None, str | None]:
+    """(defined condition, text) of a stanza's <error/>, or (None, None)."""
+    error = element.find(f"{{{NS_CLIENT}}}error")
+    if error is None:
+        return None, None
+    condition = text = None
+    for child in error:
+        if child.tag == f"{{{NS_STANZAS}}}text":
+            text = child.text or ""
+        elif child.tag.startswith("{" + NS_STANZAS + "}"):
+            condition = local_name(child)
+    return condition, text
+
+
+def is_message(sender: str | None = None, body: str | None = None, type_: str | None = None) -> Predicate:
+    """A <message/> (optionally from this bare or full JID, with this body, of this type)."""
+
+    def match(el: ET.Element) -> bool:
+        if el.tag != f"{{{NS_CLIENT}}}message":
+            return False
+        if sender is not None and el.get("from", "") != sender and bare(el.get("from", "")) != sender:
+            return False
+        if type_ is not None and el.get("type", "normal") != type_:
+            return False
+        if body is not None and el.findtext(f"{{{NS_CLIENT}}}body") != body:
+            return False
+        return True
+
+    return match
+
+
+def is_presence(sender: str | None = None, type_: str | None = "available") -> Predicate:
+    """A <presence/> from this JID (bare or full) of this type ("available" = no type attribute;
+    None = any type)."""
+
+    def match(el: ET.Element) -> bool:
+        if el.tag != f"{{{NS_CLIENT}}}presence":
+            return False
+        if sender is not None and el.get("from", "") != sender and bare(el.get("from", "")) != sender:
+            return False
+        return type_ is None or el.get("type", "available") == type_
+
+    return match
+
+
+def is_roster_push(item_jid: str | None = None) -> Predicate:
+    """A roster push (<iq type='set'><query xmlns='jabber:iq:roster'>) naming `item_jid`."""
+
+    def match(el: ET.Element) -> bool:
+        if el.tag != f"{{{NS_CLIENT}}}iq" or el.get("type") != "set":
+            return False
+        query = el.find(f"{{{NS_ROSTER}}}query")
+        if query is None:
+            return False
+        return item_jid is None or any(item.get("jid") == item_jid for item in query.findall(f"{{{NS_ROSTER}}}item"))
+
+    return match
+
+
+def data_form(fields: dict[str, str | list[str]], form_type: str | None = None, type_: str = "submit") -> str:
+    """An x:data form as XML text; FORM_TYPE first when given."""
+    parts = [f"<x xmlns='{NS_DATA}' type={quoteattr(type_)}>"]
+    if form_type is not None:
+        parts.append(f"<field var='FORM_TYPE' type='hidden'><value>{escape(form_type)}</value></field>")
+    for var, value in fields.items():
+        values = value if isinstance(value, list) else [value]
+        parts.append(f"<field var={quoteattr(var)}>" + "".join(f"<value>{escape(v)}</value>" for v in values) + "</field>")
+    parts.append("</x>")
+    return "".join(parts)
+
+
+def form_fields(x: ET.Element) -> dict[str, ET.Element]:
+    """var -> <field/> of an x:data form."""
+    return {field.get("var", ""): field for field in x.findall(f"{{{NS_DATA}}}field")}
+
+
+def field_values(field: ET.Element) -> list[str]:
+    return [value.text or "" for value in field.findall(f"{{{NS_DATA}}}value")]
+
+
+def form_items(x: ET.Element) -> list[dict[str, list[str]]]:
+    """The <item/> rows of a result form as var -> values."""
+    return [
+        {field.get("var", ""): field_values(field) for field in item.findall(f"{{{NS_DATA}}}field")}
+        for item in x.findall(f"{{{NS_DATA}}}item")
+    ]
 
 
 @dataclass
@@ -104,6 +220,22 @@ class XmppClient:
         # Loopback server without TLS: allow PLAIN in the clear (the server allows it too).
         self._xmpp["feature_mechanisms"].unencrypted_plain = True
         self._outcome: asyncio.Future | None = None
+        # Every stanza the server sends, as received (before slixmpp's handlers see it), in
+        # order: tests wait on this list with predicates.
+        self.received: list[ET.Element] = []
+        self._arrived = asyncio.Event()
+        self._xmpp.incoming_filter = self._record
+        self._ids = 0
+
+    def _record(self, xml: ET.Element) -> ET.Element:
+        self.received.append(copy.deepcopy(xml))
+        self._arrived.set()
+        return xml
+
+    def set_auto_subscription(self, authorize: bool, subscribe: bool | None = None) -> None:
+        """Whether slixmpp answers subscription requests itself (its default: approve and ask back)."""
+        self._xmpp.roster.auto_authorize = authorize
+        self._xmpp.roster.auto_subscribe = authorize if subscribe is None else subscribe
 
     # --- session ---------------------------------------------------------------------
 
@@ -158,6 +290,8 @@ class XmppClient:
 
     def _run(self, awaitable, what: str, timeout: float | None = None):
         timeout = self.timeout if timeout is None else timeout
+        # Several clients may live in one test, each with its own loop.
+        asyncio.set_event_loop(self._loop)
         try:
             return self._loop.run_until_complete(asyncio.wait_for(awaitable, timeout))
         except asyncio.TimeoutError:
@@ -174,6 +308,7 @@ class XmppClient:
         stanza["id"] = self._xmpp.new_id()
         stanza.append(ET.fromstring(payload))
         what = f"<iq type='{iq_type}' to='{to}'>{payload}"
+        asyncio.set_event_loop(self._loop)  # stanza.send() makes its future on the current loop
         try:
             # slixmpp's own timeout fires IqTimeout; wait_for in _run is the outer bound.
             reply = self._run(stanza.send(timeout=timeout), what, timeout=timeout + 1)
@@ -212,6 +347,153 @@ class XmppClient:
 
     def ping(self, to: str) -> IqReply:
         return self.iq(to, f"<ping xmlns='{NS_PING}'/>")
+
+
+    # --- stanzas in and out ------------------------------------------------------------
+
+    def new_id(self, prefix: str = "t") -> str:
+        self._ids += 1
+        return f"{prefix}-{self._ids}-{int(time.monotonic() * 1000) % 100000}"
+
+    def pump(self, seconds: float = 0.05) -> None:
+        """Let the client's loop run a while: flush writes, read what arrived."""
+        self._run(asyncio.sleep(seconds), "pumping the event loop", timeout=seconds + 5)
+
+    def send_raw(self, xml: str) -> None:
+        """Send XML text as it is on the c2s stream."""
+        self._xmpp.send_raw(xml)
+        self.pump(0.02)
+
+    def mark(self) -> int:
+        """A position in `received`: pass as `since` to wait only for stanzas that arrive later."""
+        return len(self.received)
+
+    def wait_for(self, predicate: Predicate, what: str, timeout: float | None = None, since: int = 0) -> ET.Element:
+        """The first stanza received at or after position `since` that matches; waits (bounded)."""
+        timeout = self.timeout if timeout is None else timeout
+
+        async def scan() -> ET.Element:
+            position = since
+            while True:
+                while position < len(self.received):
+                    element = self.received[position]
+                    position += 1
+                    if predicate(element):
+                        return element
+                self._arrived.clear()
+                await self._arrived.wait()
+
+        try:
+            return self._run(scan(), what, timeout=timeout)
+        except TimeoutError:
+            seen = "\n".join(describe(el) for el in self.received[since:][-15:]) or "<nothing>"
+            raise TimeoutError(f"{self.jid}: no stanza within {timeout:g}s: {what}\nlast stanzas received:\n{seen}") from None
+
+    def find_all(self, predicate: Predicate, since: int = 0) -> list[ET.Element]:
+        return [el for el in self.received[since:] if predicate(el)]
+
+    def collect(self, predicate: Predicate, count: int, what: str, timeout: float, since: int = 0,
+                progress_timeout: float | None = None) -> list[ET.Element]:
+        """Wait until `count` matching stanzas have arrived since `since` (or the timeout passes,
+        or nothing new matches for `progress_timeout`); return those seen, possibly fewer."""
+        deadline = time.monotonic() + timeout
+        last_count, last_change = -1, time.monotonic()
+        while True:
+            found = self.find_all(predicate, since)
+            now = time.monotonic()
+            if len(found) != last_count:
+                last_count, last_change = len(found), now
+            if len(found) >= count or now >= deadline:
+                return found
+            if progress_timeout is not None and now - last_change >= progress_timeout:
+                return found
+            self.pump(min(0.1, max(0.0, deadline - now)))
+
+    def presence(self, to: str | None = None, type_: str | None = None, status: str | None = None,
+                  extra: str = "") -> None:
+        """Send presence: broadcast (to=None) or directed; type None = available."""
+        attrs = ""
+        if to is not None:
+            attrs += f" to={quoteattr(to)}"
+        if type_ is not None:
+            attrs += f" type={quoteattr(type_)}"
+        inner = (f"<status>{escape(status)}</status>" if status else "") + extra
+        self.send_raw(f"<presence{attrs}>{inner}</presence>")
+
+    def go_online(self) -> list[dict[str, str]]:
+        """What a real client does after login: fetch the roster (so roster pushes and subscription
+        requests reach this session) and send initial presence. Returns the roster."""
+        items = self.roster()
+        self.presence()
+        return items
+
+    def roster(self) -> list[dict[str, str]]:
+        """The roster as the server has it now (a fresh jabber:iq:roster get): one dict per item
+        with jid, name, subscription, ask, and groups (comma-joined)."""
+        reply = self.iq_to_server(f"<query xmlns='{NS_ROSTER}'/>")
+        reply.expect_result("roster get")
+        query = reply.child(NS_ROSTER)
+        items = []
+        for item in (query.findall(f"{{{NS_ROSTER}}}item") if query is not None else []):
+            entry = {key: item.get(key, "") for key in ("jid", "name", "subscription", "ask")}
+            entry["groups"] = ",".join(g.text or "" for g in item.findall(f"{{{NS_ROSTER}}}group"))
+            items.append(entry)
+        return items
+
+    def iq_to_server(self, payload: str, iq_type: str = "get", timeout: float | None = None) -> IqReply:
+        """An IQ to the user's own account (no `to`), e.g. a roster get."""
+        timeout = self.timeout if timeout is None else timeout
+        stanza = self._xmpp.Iq()
+        stanza["type"] = iq_type
+        stanza["id"] = self._xmpp.new_id()
+        stanza.append(ET.fromstring(payload))
+        asyncio.set_event_loop(self._loop)  # stanza.send() makes its future on the current loop
+        try:
+            reply = self._run(stanza.send(timeout=timeout), f"<iq type='{iq_type}'>{payload}", timeout=timeout + 1)
+        except IqError as err:
+            reply = err.iq
+        except IqTimeout:
+            raise TimeoutError(f"{self.jid}: no answer within {timeout:g}s to {payload}") from None
+        return IqReply(reply.xml)
+
+    def send_message(self, to: str, body: str, receipt: bool = True, msg_id: str | None = None,
+                      type_: str = "chat") -> str:
+        """A chat message, with a XEP-0184 receipt request by default. Returns its id."""
+        msg_id = msg_id or self.new_id("msg")
+        request = f"<request xmlns='{NS_RECEIPTS}'/>" if receipt else ""
+        self.send_raw(
+            f"<message to={quoteattr(to)} type={quoteattr(type_)} id={quoteattr(msg_id)}>"
+            f"<body>{escape(body)}</body>{request}</message>"
+        )
+        return msg_id
+
+    # --- XEP-0077 registration ------------------------------------------------------
+
+    def register_form(self, gateway: str) -> IqReply:
+        return self.iq(gateway, f"<query xmlns='{NS_REGISTER}'/>")
+
+    def register_legacy(self, gateway: str, fields: dict[str, str], timeout: float | None = None) -> IqReply:
+        """A registration with XEP-0077's legacy fields, e.g. {"phone": ..., "username": ..., "password": ...}."""
+        inner = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in fields.items())
+        return self.iq(gateway, f"<query xmlns='{NS_REGISTER}'>{inner}</query>", iq_type="set", timeout=timeout)
+
+    def register_form_submit(self, gateway: str, fields: dict[str, str], timeout: float | None = None) -> IqReply:
+        """A registration with an x:data submit (FORM_TYPE jabber:iq:register)."""
+        form = data_form(fields, form_type=NS_REGISTER)
+        return self.iq(gateway, f"<query xmlns='{NS_REGISTER}'>{form}</query>", iq_type="set", timeout=timeout)
+
+    def unregister(self, gateway: str, timeout: float | None = None) -> IqReply:
+        return self.iq(gateway, f"<query xmlns='{NS_REGISTER}'><remove/></query>", iq_type="set", timeout=timeout)
+
+    # --- XEP-0050 ad-hoc commands ---------------------------------------------------
+
+    def command(self, to: str, node: str, action: str = "execute", session: str | None = None,
+                 form: dict[str, str | list[str]] | None = None) -> IqReply:
+        attrs = f" node={quoteattr(node)} action={quoteattr(action)}"
+        if session is not None:
+            attrs += f" sessionid={quoteattr(session)}"
+        inner = data_form(form) if form is not None else ""
+        return self.iq(to, f"<command xmlns='{NS_COMMANDS}'{attrs}>{inner}</command>", iq_type="set")
 
 
 def quiet_slixmpp() -> None:
