@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// XEP-0114's handshake value: SHA-1 over the stream id followed by the shared secret,
 /// as lower-case hex. Computed with the system's libssl.

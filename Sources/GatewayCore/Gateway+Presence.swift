@@ -97,7 +97,7 @@ extension Gateway {
             send(contactPresence(address, user: user, to: from.bare))
         case .unsubscribe, .unsubscribed:
             send(Presence(type: .unsubscribed, from: contact, to: from.bare).element)
-            try? await store.deleteContact(bridge: domain, user: user, address: address)
+            _ = try? await store.deleteContact(bridge: domain, user: user, address: address)
         case .probe:
             send(contactPresence(address, user: user, to: from))
         case .available, .unavailable, .error:

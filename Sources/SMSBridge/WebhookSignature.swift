@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// The carrier's webhook signature: `v1=` followed by the lower-case hex HMAC-SHA256, keyed with
 /// the account's webhook secret, of `"<timestamp>.<raw body>"`. The timestamp (Unix seconds) is

@@ -1,4 +1,4 @@
-import CLibXML2
+internal import CLibXML2
 
 /// An incremental parser for an XMPP stream, on libxml2's SAX2 push API.
 ///
@@ -29,15 +29,17 @@ public final class XMLStreamParser {
     /// refused after at most this many extra bytes, before libxml2 buffers the rest.
     private static let sliceSize = 16 * 1024
 
+    // libxml2's context lives in the state, not here: no stored property of this public class
+    // may have a libxml2 type, or every client module would have to load libxml2's headers (and
+    // with them ICU's, which clash with Foundation's).
     private let state: ParserState
-    private var context: xmlParserCtxtPtr?
 
     public init(limits: Limits = Limits()) {
         Self.initializeLibXML2
         state = ParserState(limits: limits)
         var handler = Self.makeSAXHandler()
         let userData = Unmanaged.passUnretained(state).toOpaque()
-        context = xmlCreatePushParserCtxt(&handler, userData, nil, 0, nil)
+        let context = xmlCreatePushParserCtxt(&handler, userData, nil, 0, nil)
         if let context {
             // No network access, and no entity substitution: with no DTD allowed there is nothing
             // to substitute, and we never want libxml2 to try.
@@ -49,7 +51,7 @@ public final class XMLStreamParser {
     }
 
     deinit {
-        if let context {
+        if let context = state.context {
             xmlFreeParserCtxt(context)
         }
     }
@@ -59,7 +61,7 @@ public final class XMLStreamParser {
 
     /// Parses the next chunk of the stream and returns the events it completed.
     public func feed(_ bytes: UnsafeRawBufferPointer) -> [XMLStreamEvent] {
-        guard !state.finished, let context, let base = bytes.baseAddress else { return [] }
+        guard !state.finished, let context = state.context, let base = bytes.baseAddress else { return [] }
         var offset = 0
         while offset < bytes.count && !state.finished {
             if let error = state.checkStanzaSize(bytesFedBeforeSlice: state.bytesFed) {

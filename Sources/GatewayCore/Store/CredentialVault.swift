@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Seals credentials at rest with AES-256-GCM from the system's libcrypto.
 ///
