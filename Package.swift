@@ -79,6 +79,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The IRC bridge: addresses, safe outgoing lines, parsing, throttle, and the libircclient
+        // engine multiplexed on a few loop threads.
+        .target(
+            name: "IRCBridge",
+            dependencies: ["CIRCClient"]
+        ),
         // Configuration loading and the service graph the executable runs.
         .target(
             name: "CausewayDaemon",
@@ -125,6 +131,7 @@ let package = Package(
         ),
         .testTarget(name: "CausewayDaemonTests", dependencies: ["CausewayDaemon"]),
         .testTarget(name: "SMSBridgeTests", dependencies: ["SMSBridge", "SMSStubCarrier"]),
+        .testTarget(name: "IRCBridgeTests", dependencies: ["IRCBridge"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,452 @@
+// One libircclient session per (user, server), driven by an `IRCLoop`.
+//
+// How callbacks reach Swift: `irc_create_session` gets an `irc_callbacks_t` whose members are
+// capture-less Swift closures converted to `@convention(c)`. Each C session carries an
+// unretained pointer to its `SessionCore` (`irc_set_ctx`); the callback recovers it with
+// `irc_get_ctx`, decodes origin/params into Swift strings and yields an `IRCEvent` into the
+// session's `AsyncStream` (unbounded buffer: yielding never blocks the loop thread). The
+// `SessionCore` is kept alive by its loop's session table for as long as the C session exists.
+//
+// How raw lines are sent: `causeway_irc_send_line` in Sources/CIRCClient/shim.h wraps
+// `irc_send_raw(session, "%s", line)`, since Swift cannot call C variadic functions.
+//
+// Output buffering: libircclient queues outgoing bytes in a small fixed buffer and fails
+// irc_send_raw with LIBIRC_ERR_NOMEM when it is full. Each session therefore keeps its own FIFO
+// outbox and hands lines over only as the buffer drains (after writes in
+// irc_process_select_descriptors), so bursts are never dropped and order is kept.
+
+import CIRCClient
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: Public types
+
+/// Where and as whom to connect. `host` must be an IPv4 or IPv6 literal: libircclient would
+/// otherwise resolve the name with a blocking gethostbyname() on the loop thread.
+public struct IRCConnectionConfig: Sendable, Equatable {
+    public var host: String
+    public var port: UInt16
+    public var password: String?
+    public var nick: String
+    public var username: String
+    public var realname: String
+    /// Time allowed from connect() until registration completes (end of MOTD).
+    public var registrationTimeout: Duration
+
+    public init(
+        host: String, port: UInt16, password: String? = nil, nick: String,
+        username: String? = nil, realname: String? = nil,
+        registrationTimeout: Duration = .seconds(30)
+    ) {
+        self.host = host
+        self.port = port
+        self.password = password
+        self.nick = nick
+        self.username = username ?? nick
+        self.realname = realname ?? nick
+        self.registrationTimeout = registrationTimeout
+    }
+}
+
+/// A libircclient error (`irc_errno`) with its text (`irc_strerror`), or one of ours.
+public struct IRCError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: Int32
+    public var message: String
+
+    public init(code: Int32, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    init(libircCode code: Int32) {
+        let text = irc_strerror(code).map { String(cString: $0) } ?? "unknown error"
+        self.init(code: code, message: text)
+    }
+
+    public var description: String { "IRCError(\(code): \(message))" }
+
+    public static let closed = LIBIRC_ERR_CLOSED
+    public static let connectFailed = LIBIRC_ERR_CONNECT
+    public static let invalidState = LIBIRC_ERR_STATE
+    public static let timeout = LIBIRC_ERR_TIMEOUT
+    public static let invalidArgument = LIBIRC_ERR_INVAL
+    public static let terminated = LIBIRC_ERR_TERMINATED
+    /// Ours: the process is too close to FD_SETSIZE descriptors for select().
+    public static let descriptorLimit: Int32 = 1000
+}
+
+/// Which libircclient callback produced a message event.
+public enum IRCMessageKind: String, Sendable, Equatable {
+    case nick, quit, join, part, mode, umode, topic, kick
+    case channel, privmsg, notice, channelNotice, invite
+    case ctcpRequest, ctcpReply, ctcpAction
+    /// Any command libircclient has no callback for; `command` holds its name.
+    case unknown
+}
+
+/// What an IRC session reports. Origins are full prefixes (`nick!user@host`):
+/// LIBIRC_OPTION_STRIPNICKS is kept off.
+public enum IRCEvent: Sendable, Equatable {
+    /// The TCP connection is up and NICK/USER (and PASS) have been queued.
+    case connecting
+    /// Registration finished (libircclient's event_connect fires at RPL_ENDOFMOTD / ERR_NOMOTD).
+    case connected(origin: String?)
+    /// A numeric reply (event_numeric), raw fields.
+    case numeric(code: UInt32, origin: String?, params: [String])
+    /// Any other server line, raw fields. `command` is libircclient's event name
+    /// ("PRIVMSG", "JOIN", "CTCP", "ACTION", ... or the unknown command itself).
+    case message(kind: IRCMessageKind, command: String, origin: String?, params: [String])
+    /// A line could not be handed to libircclient (not connected, bad line).
+    case sendFailed(line: String, error: IRCError)
+    /// The connection ended. `requested` is true after `disconnect`/`close`; `error` is nil
+    /// for a clean requested close. `unsentLines` counts outbox lines that were dropped.
+    case disconnected(error: IRCError?, requested: Bool, unsentLines: Int)
+}
+
+/// A handle on one IRC connection. Thread-safe: every method only enqueues work for the loop
+/// thread and returns at once. Dropping the last reference closes the session.
+public final class IRCSession: Sendable {
+    public let events: AsyncStream<IRCEvent>
+    public let label: String
+    let core: SessionCore
+
+    public var loopIndex: Int { core.loop.index }
+
+    init(loop: IRCLoop, label: String) {
+        let (stream, continuation) = AsyncStream.makeStream(of: IRCEvent.self, bufferingPolicy: .unbounded)
+        events = stream
+        self.label = label
+        core = SessionCore(loop: loop, continuation: continuation)
+        let core = core
+        loop.submit { core.loop.register(core) }
+    }
+
+    deinit {
+        let core = core
+        core.loop.submit { core.closeOnLoop(reason: nil) }
+    }
+
+    /// Connects (or reconnects: any previous connection is dropped first, and a fresh
+    /// libircclient session is used every time).
+    public func connect(_ config: IRCConnectionConfig) {
+        let core = core
+        core.loop.submit { core.connectOnLoop(config) }
+    }
+
+    /// Queues one complete IRC line, without CRLF. Lines go out in call order.
+    public func send(_ line: String) {
+        let core = core
+        core.loop.submit { core.enqueueOnLoop([line]) }
+    }
+
+    /// Queues several lines atomically with respect to other senders.
+    public func send(lines: [String]) {
+        let core = core
+        core.loop.submit { core.enqueueOnLoop(lines) }
+    }
+
+    /// Sends QUIT after everything queued and waits (bounded) for the server to close.
+    public func disconnect(quitMessage: String? = nil, timeout: Duration = .seconds(3)) {
+        let core = core
+        core.loop.submit { core.disconnectOnLoop(quitMessage: quitMessage, timeout: timeout) }
+    }
+
+    /// Drops the connection at once, removes the session from its loop, finishes `events`.
+    public func close() {
+        let core = core
+        core.loop.submit { core.closeOnLoop(reason: nil) }
+    }
+}
+
+// MARK: Loop-thread side
+
+/// Everything here except `loop` and `continuation` is touched only on `loop`'s thread.
+final class SessionCore: @unchecked Sendable {
+    let loop: IRCLoop
+    let continuation: AsyncStream<IRCEvent>.Continuation
+
+    private enum Phase {
+        case idle
+        case connecting(deadline: ContinuousClock.Instant)
+        case registered
+        case quitting(deadline: ContinuousClock.Instant)
+        case closed
+    }
+
+    private var handle: OpaquePointer?
+    private var phase: Phase = .idle
+    private var outbox: [String] = []
+    private var outboxHead = 0
+    private var socketFD: Int32 = -1
+    private var announcedTCP = false
+
+    init(loop: IRCLoop, continuation: AsyncStream<IRCEvent>.Continuation) {
+        self.loop = loop
+        self.continuation = continuation
+    }
+
+    deinit {
+        if let handle { irc_destroy_session(handle) }
+    }
+
+    func emit(_ event: IRCEvent) { continuation.yield(event) }
+
+    private var pendingCount: Int { outbox.count - outboxHead }
+
+    // Commands
+
+    func connectOnLoop(_ config: IRCConnectionConfig) {
+        if case .closed = phase { return }
+        if handle != nil { dropConnection(error: nil, requested: true) }
+
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        let isV4 = inet_pton(AF_INET, config.host, &v4) == 1
+        let isV6 = !isV4 && inet_pton(AF_INET6, config.host, &v6) == 1
+        guard isV4 || isV6 else {
+            emit(.disconnected(
+                error: IRCError(code: IRCError.invalidArgument,
+                                message: "host must be an IP literal (DNS is resolved outside libircclient)"),
+                requested: false, unsentLines: 0))
+            return
+        }
+        guard loop.descriptorHeadroomOK() else {
+            emit(.disconnected(
+                error: IRCError(code: IRCError.descriptorLimit,
+                                message: "too many open descriptors for select()"),
+                requested: false, unsentLines: 0))
+            return
+        }
+
+        var callbacks = makeCallbacks()
+        guard let session = irc_create_session(&callbacks) else {
+            emit(.disconnected(error: IRCError(libircCode: LIBIRC_ERR_NOMEM), requested: false, unsentLines: 0))
+            return
+        }
+        irc_set_ctx(session, Unmanaged.passUnretained(self).toOpaque())
+        // Keep full nick!user@host prefixes; callers split them.
+        irc_option_reset(session, UInt32(LIBIRC_OPTION_STRIPNICKS))
+        irc_option_reset(session, UInt32(LIBIRC_OPTION_DEBUG))
+        handle = session
+        socketFD = -1
+        announcedTCP = false
+
+        let rc: Int32 = isV4
+            ? irc_connect(session, config.host, config.port, config.password, config.nick, config.username, config.realname)
+            : irc_connect6(session, config.host, config.port, config.password, config.nick, config.username, config.realname)
+        if rc != 0 {
+            dropConnection(error: IRCError(libircCode: irc_errno(session)), requested: false)
+            return
+        }
+        phase = .connecting(deadline: .now + config.registrationTimeout)
+    }
+
+    func enqueueOnLoop(_ lines: [String]) {
+        for line in lines {
+            if line.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) || line.utf8.count > 1020 {
+                emit(.sendFailed(line: line, error: IRCError(code: IRCError.invalidArgument,
+                                                               message: "line contains CR/LF/NUL or is too long")))
+                continue
+            }
+            switch phase {
+            case .connecting, .registered:
+                outbox.append(line)
+            case .idle, .quitting, .closed:
+                emit(.sendFailed(line: line, error: IRCError(code: IRCError.invalidState, message: "not connected")))
+            }
+        }
+        pumpOutbox()
+    }
+
+    func disconnectOnLoop(quitMessage: String?, timeout: Duration) {
+        switch phase {
+        case .registered:
+            outbox.append(quitMessage.map { "QUIT :\($0)" } ?? "QUIT")
+            phase = .quitting(deadline: .now + timeout)
+            pumpOutbox()
+        case .connecting:
+            dropConnection(error: nil, requested: true)
+        case .idle, .quitting, .closed:
+            break
+        }
+    }
+
+    func closeOnLoop(reason: String?) {
+        if case .closed = phase { return }
+        if handle != nil {
+            dropConnection(error: reason.map { IRCError(code: IRCError.terminated, message: $0) }, requested: true)
+        }
+        phase = .closed
+        loop.unregister(self)
+        continuation.finish()
+    }
+
+    // Loop hooks
+
+    func onTick(now: ContinuousClock.Instant) {
+        switch phase {
+        case .connecting(let deadline) where now >= deadline:
+            dropConnection(error: IRCError(code: IRCError.timeout, message: "registration timed out"), requested: false)
+        case .quitting(let deadline) where now >= deadline:
+            dropConnection(error: nil, requested: true)
+        default:
+            pumpOutbox()
+        }
+    }
+
+    func addDescriptors(read: inout fd_set, write: inout fd_set, maxfd: inout Int32) {
+        guard let handle else { return }
+        var mine: Int32 = -1
+        if irc_add_select_descriptors(handle, &read, &write, &mine) == 0, mine >= 0 {
+            socketFD = mine
+            maxfd = max(maxfd, mine)
+        } else {
+            socketFD = -1
+        }
+    }
+
+    func processDescriptors(read: inout fd_set, write: inout fd_set) {
+        guard let handle, socketFD >= 0 else { return }
+        // Only hand over sessions whose socket is ready: libircclient treats a call in the
+        // CONNECTING state without writability as an error on some paths.
+        guard FDSet.contains(socketFD, read) || FDSet.contains(socketFD, write) else { return }
+        if irc_process_select_descriptors(handle, &read, &write) != 0 {
+            let code = irc_errno(handle)
+            if case .quitting = phase {
+                dropConnection(error: nil, requested: true)
+            } else {
+                dropConnection(error: IRCError(libircCode: code == 0 ? LIBIRC_ERR_CLOSED : code), requested: false)
+            }
+            return
+        }
+        if !announcedTCP, irc_is_connected(handle) != 0 {
+            if case .connecting = phase {
+                announcedTCP = true
+                emit(.connecting)
+            }
+        }
+        pumpOutbox()
+    }
+
+    // Callbacks (loop thread, from inside irc_process_select_descriptors)
+
+    func handleRegistered(origin: String?) {
+        if case .connecting = phase { phase = .registered }
+        emit(.connected(origin: origin))
+        pumpOutbox()
+    }
+
+    // Internals
+
+    private func pumpOutbox() {
+        guard let handle, outboxHead < outbox.count else { return }
+        while outboxHead < outbox.count {
+            let line = outbox[outboxHead]
+            let rc = line.withCString { ircSendRawLine(handle, $0) }
+            if rc == 0 {
+                outboxHead += 1
+                continue
+            }
+            let code = irc_errno(handle)
+            if code == LIBIRC_ERR_NOMEM || code == LIBIRC_ERR_STATE {
+                // Buffer full (wait for a write) or TCP not up yet (wait for connect).
+                break
+            }
+            emit(.sendFailed(line: line, error: IRCError(libircCode: code)))
+            outboxHead += 1
+        }
+        if outboxHead == outbox.count {
+            outbox.removeAll(keepingCapacity: true)
+            outboxHead = 0
+        } else if outboxHead > 1024 && outboxHead * 2 > outbox.count {
+            outbox.removeFirst(outboxHead)
+            outboxHead = 0
+        }
+    }
+
+    /// Destroys the C session (closing its socket) and reports the end of the connection.
+    private func dropConnection(error: IRCError?, requested: Bool) {
+        let unsent = pendingCount
+        outbox.removeAll()
+        outboxHead = 0
+        if let handle {
+            irc_set_ctx(handle, nil)
+            irc_disconnect(handle)
+            irc_destroy_session(handle)
+            self.handle = nil
+        }
+        socketFD = -1
+        if case .closed = phase {} else { phase = .idle }
+        emit(.disconnected(error: error, requested: requested, unsentLines: unsent))
+    }
+}
+
+// MARK: C bridging
+
+private func ircSendRawLine(_ session: OpaquePointer, _ line: UnsafePointer<CChar>) -> Int32 {
+    causeway_irc_send_line(session, line)
+}
+
+/// IRC text is bytes: UTF-8 when valid, otherwise Latin-1 (`IRCTextDecoder`), decided per
+/// parameter since libircclient has already split the line. Nothing is lost or replaced.
+func ircDecode(_ pointer: UnsafePointer<CChar>?) -> String? {
+    guard let pointer else { return nil }
+    let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self),
+                                    count: strlen(pointer))
+    return IRCTextDecoder.decode(bytes)
+}
+
+private func decodeParams(_ params: UnsafeMutablePointer<UnsafePointer<CChar>?>?, _ count: UInt32) -> [String] {
+    guard let params, count > 0 else { return [] }
+    return (0..<Int(count)).map { ircDecode(params[$0]) ?? "" }
+}
+
+private func core(of session: OpaquePointer?) -> SessionCore? {
+    guard let session, let ctx = irc_get_ctx(session) else { return nil }
+    return Unmanaged<SessionCore>.fromOpaque(ctx).takeUnretainedValue()
+}
+
+private func deliver(_ kind: IRCMessageKind, _ session: OpaquePointer?, _ event: UnsafePointer<CChar>?,
+                     _ origin: UnsafePointer<CChar>?, _ params: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
+                     _ count: UInt32) {
+    guard let core = core(of: session) else { return }
+    core.emit(.message(kind: kind, command: ircDecode(event) ?? "", origin: ircDecode(origin),
+                       params: decodeParams(params, count)))
+}
+
+private func makeCallbacks() -> irc_callbacks_t {
+    var cb = irc_callbacks_t()
+    cb.event_connect = { session, _, origin, _, _ in
+        core(of: session)?.handleRegistered(origin: ircDecode(origin))
+    }
+    cb.event_numeric = { session, code, origin, params, count in
+        core(of: session)?.emit(.numeric(code: code, origin: ircDecode(origin), params: decodeParams(params, count)))
+    }
+    cb.event_nick = { deliver(.nick, $0, $1, $2, $3, $4) }
+    cb.event_quit = { deliver(.quit, $0, $1, $2, $3, $4) }
+    cb.event_join = { deliver(.join, $0, $1, $2, $3, $4) }
+    cb.event_part = { deliver(.part, $0, $1, $2, $3, $4) }
+    cb.event_mode = { deliver(.mode, $0, $1, $2, $3, $4) }
+    cb.event_umode = { deliver(.umode, $0, $1, $2, $3, $4) }
+    cb.event_topic = { deliver(.topic, $0, $1, $2, $3, $4) }
+    cb.event_kick = { deliver(.kick, $0, $1, $2, $3, $4) }
+    cb.event_channel = { deliver(.channel, $0, $1, $2, $3, $4) }
+    cb.event_privmsg = { deliver(.privmsg, $0, $1, $2, $3, $4) }
+    cb.event_notice = { deliver(.notice, $0, $1, $2, $3, $4) }
+    cb.event_channel_notice = { deliver(.channelNotice, $0, $1, $2, $3, $4) }
+    cb.event_invite = { deliver(.invite, $0, $1, $2, $3, $4) }
+    // Setting event_ctcp_req turns off libircclient's automatic CTCP VERSION/PING/TIME
+    // replies: the bridge decides what to answer.
+    cb.event_ctcp_req = { deliver(.ctcpRequest, $0, $1, $2, $3, $4) }
+    cb.event_ctcp_rep = { deliver(.ctcpReply, $0, $1, $2, $3, $4) }
+    cb.event_ctcp_action = { deliver(.ctcpAction, $0, $1, $2, $3, $4) }
+    cb.event_unknown = { deliver(.unknown, $0, $1, $2, $3, $4) }
+    return cb
+}

@@ -1,0 +1,254 @@
+// The libircclient engine against a real ngircd on loopback.
+
+import XCTest
+@testable import IRCBridge
+
+final class IRCLoopTests: XCTestCase {
+    private var server: NgircdTestServer?
+    private var group: IRCLoopGroup?
+
+    override func tearDown() {
+        group?.shutdown()
+        group = nil
+        server?.stop()
+        server = nil
+        super.tearDown()
+    }
+
+    private func config(_ nick: String, port: UInt16? = nil) -> IRCConnectionConfig {
+        IRCConnectionConfig(host: "127.0.0.1", port: port ?? server!.port, nick: nick,
+                            username: "cw", realname: "Causeway test \(nick)",
+                            registrationTimeout: .seconds(15))
+    }
+
+    func testTwoSessionsOnOneLoopJoinAndExchangePrivmsg() async throws {
+        server = try NgircdTestServer()
+        let group = IRCLoopGroup(threads: 1)
+        self.group = group
+        let alice = group.makeSession(label: "alice")
+        let bob = group.makeSession(label: "bob")
+        XCTAssertEqual(alice.loopIndex, bob.loopIndex)
+        let aliceLog = EventLog(alice.events)
+        let bobLog = EventLog(bob.events)
+
+        alice.connect(config("alice_causeway"))
+        bob.connect(config("bob_causeway"))
+        try await aliceLog.waitFor("alice registered") { $0.isConnected }
+        try await bobLog.waitFor("bob registered") { $0.isConnected }
+        // RPL_WELCOME arrived as a numeric with raw params.
+        let welcome = await aliceLog.count { if case .numeric(1, _, let p) = $0 { return p.first == "alice_causeway" }; return false }
+        XCTAssertEqual(welcome, 1)
+
+        alice.send("JOIN #causeway")
+        try await aliceLog.waitFor("alice join") {
+            if case .message(.join, _, let origin, let params) = $0 {
+                return origin?.hasPrefix("alice_causeway!") == true && params.first == "#causeway"
+            }
+            return false
+        }
+        bob.send("JOIN #causeway")
+        // Alice sees Bob join with a full prefix (STRIPNICKS off).
+        try await aliceLog.waitFor("bob join seen by alice") {
+            if case .message(.join, "JOIN", let origin?, ["#causeway"]) = $0 {
+                return origin.hasPrefix("bob_causeway!") && origin.contains("@")
+            }
+            return false
+        }
+
+        alice.send("PRIVMSG #causeway :hello channel 100% ünïcode")
+        try await bobLog.waitFor("channel message") {
+            if case .message(.channel, "CHANNEL", let origin?, let params) = $0 {
+                return origin.hasPrefix("alice_causeway!") && params == ["#causeway", "hello channel 100% ünïcode"]
+            }
+            return false
+        }
+        bob.send("PRIVMSG alice_causeway :hi alice")
+        try await aliceLog.waitFor("private message") {
+            if case .message(.privmsg, _, let origin?, let params) = $0 {
+                return origin.hasPrefix("bob_causeway!") && params == ["alice_causeway", "hi alice"]
+            }
+            return false
+        }
+        bob.send("PRIVMSG alice_causeway :\u{01}ACTION waves\u{01}")
+        try await aliceLog.waitFor("ctcp action") {
+            if case .message(.ctcpAction, _, _, let params) = $0 { return params.last == "waves" }
+            return false
+        }
+        bob.send("NOTICE alice_causeway :a notice")
+        try await aliceLog.waitFor("notice") {
+            if case .message(.notice, _, _, let params) = $0 { return params.last == "a notice" }
+            return false
+        }
+
+        // Clean QUIT: requested, no error.
+        bob.disconnect(quitMessage: "bye")
+        try await bobLog.waitFor("bob disconnected") {
+            if case .disconnected(nil, true, 0) = $0 { return true }
+            return false
+        }
+        try await aliceLog.waitFor("alice sees quit") {
+            if case .message(.quit, _, let origin?, let params) = $0 {
+                return origin.hasPrefix("bob_causeway!") && params.last?.contains("bye") == true
+            }
+            return false
+        }
+        alice.close()
+        try await aliceLog.waitFor("alice closed") { $0.isDisconnected }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await !aliceLog.isFinished, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        let finished = await aliceLog.isFinished
+        XCTAssertTrue(finished, "close() finishes the event stream")
+    }
+
+    func testFiftySessionsOnTwoLoopThreads() async throws {
+        server = try NgircdTestServer()
+        // Warm the cooperative pool so its threads are counted in the baseline.
+        await withTaskGroup(of: Void.self) { tasks in
+            for _ in 0..<8 { tasks.addTask { try? await Task.sleep(for: .milliseconds(20)) } }
+        }
+        let before = threadCount()
+        let group = IRCLoopGroup(threads: 2)
+        self.group = group
+
+        var sessions: [IRCSession] = []
+        var logs: [EventLog] = []
+        for i in 0..<50 {
+            let session = group.makeSession(label: "u\(i)")
+            sessions.append(session)
+            logs.append(EventLog(session.events))
+            session.connect(config("load_user_\(i)"))
+        }
+        XCTAssertEqual(group.loops.map(\.sessionCount), [25, 25], "least-loaded assignment")
+        for (i, log) in logs.enumerated() {
+            try await log.waitFor("session \(i) registered", timeout: .seconds(30)) { $0.isConnected }
+        }
+        let during = threadCount()
+        print("threads: before \(before), with 50 connected sessions \(during)")
+        XCTAssertGreaterThanOrEqual(during - before, 2, "the two loop threads exist")
+        XCTAssertLessThanOrEqual(during - before, 3, "no thread per connection")
+
+        // Everyone on both loops can talk to everyone.
+        sessions[0].send("JOIN #load")
+        try await logs[0].waitFor("u0 joined") {
+            if case .message(.join, _, let o?, _) = $0 { return o.hasPrefix("load_user_0!") }
+            return false
+        }
+        sessions[49].send("JOIN #load")
+        try await logs[0].waitFor("u49 join seen") {
+            if case .message(.join, _, let o?, _) = $0 { return o.hasPrefix("load_user_49!") }
+            return false
+        }
+        sessions[49].send("PRIVMSG #load :from the other loop")
+        try await logs[0].waitFor("cross-loop message") {
+            if case .message(.channel, _, _, let p) = $0 { return p.last == "from the other loop" }
+            return false
+        }
+
+        for session in sessions { session.close() }
+        for log in logs { try await log.waitFor("closed") { $0.isDisconnected } }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while group.loops.contains(where: { $0.sessionCount != 0 }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        XCTAssertEqual(group.loops.map(\.sessionCount), [0, 0])
+        group.shutdown()
+        self.group = nil
+        XCTAssertLessThanOrEqual(threadCount(), during - 2, "loop threads joined on shutdown")
+    }
+
+    func testServerStopReportsDisconnectAndSessionReconnects() async throws {
+        server = try NgircdTestServer()
+        let group = IRCLoopGroup(threads: 2)
+        self.group = group
+        let session = group.makeSession()
+        let log = EventLog(session.events)
+        session.connect(config("victim"))
+        try await log.waitFor("registered") { $0.isConnected }
+
+        server!.stop()
+        let index = try await log.waitFor("disconnect after server stop", timeout: .seconds(10)) {
+            if case .disconnected(let error?, false, _) = $0 {
+                return error.code == IRCError.closed || error.code == IRCError.terminated
+            }
+            return false
+        }
+
+        // Sending while disconnected is reported, not crashed on.
+        session.send("PRIVMSG nobody :x")
+        try await log.waitFor("send failed", from: index) {
+            if case .sendFailed(_, let e) = $0 { return e.code == IRCError.invalidState }
+            return false
+        }
+
+        // Reconnect the same IRCSession to a new server (a fresh libircclient session inside).
+        server = try NgircdTestServer()
+        session.connect(config("victim"))
+        try await log.waitFor("registered again", from: index) { $0.isConnected }
+    }
+
+    func testConnectionRefusedAndNonLiteralHostAreReported() async throws {
+        let group = IRCLoopGroup(threads: 1)
+        self.group = group
+        let session = group.makeSession()
+        let log = EventLog(session.events)
+        let port = try NgircdTestServer.freeLoopbackPort()  // nothing listens there
+        session.connect(IRCConnectionConfig(host: "127.0.0.1", port: port, nick: "nobody"))
+        try await log.waitFor("refused") {
+            if case .disconnected(let e?, false, _) = $0 { return e.code == IRCError.connectFailed }
+            return false
+        }
+        session.connect(IRCConnectionConfig(host: "irc.example.org", port: 6667, nick: "nobody"))
+        try await log.waitFor("hostname rejected") {
+            if case .disconnected(let e?, false, _) = $0 { return e.code == IRCError.invalidArgument }
+            return false
+        }
+        session.send("bad\r\nQUIT")
+        try await log.waitFor("CRLF rejected") {
+            if case .sendFailed(_, let e) = $0 { return e.code == IRCError.invalidArgument }
+            return false
+        }
+    }
+
+    func testConcurrentSendersFromManyTasks() async throws {
+        server = try NgircdTestServer()
+        let group = IRCLoopGroup(threads: 2)
+        self.group = group
+        let sender = group.makeSession()
+        let receiver = group.makeSession()
+        let senderLog = EventLog(sender.events)
+        let receiverLog = EventLog(receiver.events)
+        sender.connect(config("flood_sender"))
+        receiver.connect(config("flood_receiver"))
+        try await senderLog.waitFor("sender registered") { $0.isConnected }
+        try await receiverLog.waitFor("receiver registered") { $0.isConnected }
+
+        let tasks = 8, perTask = 100
+        await withTaskGroup(of: Void.self) { group in
+            for t in 0..<tasks {
+                group.addTask {
+                    for i in 0..<perTask {
+                        sender.send("PRIVMSG flood_receiver :task \(t) line \(i) % padding padding padding padding")
+                        if i % 10 == 0 { await Task.yield() }
+                    }
+                }
+            }
+        }
+        // 800 lines (~70 KB) go far beyond libircclient's outgoing buffer: the outbox
+        // must feed it as it drains, losing nothing.
+        try await receiverLog.waitForCount("all lines", tasks * perTask, timeout: .seconds(30)) {
+            if case .message(.privmsg, _, _, let p) = $0 { return p.last?.hasPrefix("task ") == true }
+            return false
+        }
+        // Per task, order is preserved.
+        let texts: [String] = await receiverLog.events.compactMap {
+            if case .message(.privmsg, _, _, let p) = $0 { return p.last }
+            return nil
+        }
+        for t in 0..<tasks {
+            let mine = texts.filter { $0.hasPrefix("task \(t) ") }
+            XCTAssertEqual(mine, (0..<perTask).map { "task \(t) line \($0) % padding padding padding padding" })
+        }
+        let failures = await senderLog.count { if case .sendFailed = $0 { return true }; return false }
+        XCTAssertEqual(failures, 0)
+    }
+}
