@@ -83,7 +83,7 @@ let package = Package(
         // engine multiplexed on a few loop threads.
         .target(
             name: "IRCBridge",
-            dependencies: ["CIRCClient"]
+            dependencies: ["GatewayCore", "XMPPCore", "CIRCClient"]
         ),
         // Configuration loading and the service graph the executable runs.
         .target(
@@ -131,7 +131,7 @@ let package = Package(
         ),
         .testTarget(name: "CausewayDaemonTests", dependencies: ["CausewayDaemon"]),
         .testTarget(name: "SMSBridgeTests", dependencies: ["SMSBridge", "SMSStubCarrier"]),
-        .testTarget(name: "IRCBridgeTests", dependencies: ["IRCBridge"]),
+        .testTarget(name: "IRCBridgeTests", dependencies: ["IRCBridge", "GatewayCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,54 @@
+import GatewayCore
+
+/// One user's connection to one IRC server, as the ``IRCBridge`` actor keeps it.
+///
+/// Owned and touched only by the bridge actor (it is not `Sendable`). A connection is used
+/// once: when its session ends it is dropped, and the next message opens a new one.
+final class IRCBridgeConnection {
+    enum State: Equatable {
+        /// Resolving the host, connecting and registering (until end of MOTD).
+        case connecting
+        /// Registered: lines can be sent.
+        case connected
+        /// Failed or logged out; no longer in the bridge's table.
+        case closed
+    }
+
+    struct Key: Hashable, Sendable {
+        /// The user's bare JID.
+        var user: String
+        /// The server as addressed, lower-cased.
+        var server: String
+    }
+
+    let id: UInt64
+    let key: Key
+    let session: IRCSession
+    /// The nick asked for at registration.
+    let requestedNick: String
+    /// Our nick as the server knows it (from 001 and our own NICK changes).
+    var nick: String
+    var state: State = .connecting
+    /// Senders waiting for registration to finish.
+    var waiters: [CheckedContinuation<Result<Void, BridgeError>, Never>] = []
+    /// The pace of outgoing lines, and the lines waiting for it.
+    var bucket: TokenBucket
+    var outbox: [String] = []
+    var draining = false
+    /// The legacy id of the last message sent to each target (case-folded), so a 401
+    /// ERR_NOSUCHNICK can be reported against it.
+    var lastSent: [String: String] = [:]
+    /// Alternative nicks tried after 433 ERR_NICKNAMEINUSE.
+    var nickAttempts = 0
+    /// Fails the connection if registration takes too long (DNS included).
+    var timer: Task<Void, Never>?
+
+    init(id: UInt64, key: Key, session: IRCSession, nick: String, bucket: TokenBucket) {
+        self.id = id
+        self.key = key
+        self.session = session
+        self.requestedNick = nick
+        self.nick = nick
+        self.bucket = bucket
+    }
+}
