@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "CausewayDaemon",
             dependencies: [
-                "XMPPCore", "ComponentLink", "GatewayCore", "SMSBridge",
+                "XMPPCore", "ComponentLink", "GatewayCore", "SMSBridge", "IRCBridge",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import GatewayCore
+import IRCBridge
 import Logging
 import SMSBridge
 
@@ -50,19 +51,40 @@ enum BridgeKinds {
         return settings.map(BridgeSettings.sms)
     }
 
-    static let all = [core, sms]
+    static let irc = BridgeKindDefinition(kind: IRCBridge.kind) { reader, _ in
+        var settings = IRCBridgeSettings()
+        reader.table("irc", what: "IRC networks") { irc in
+            if let server = irc.string("fixed_server", what: "the one network this bridge serves; its JIDs then drop the %server part") {
+                if (try? IRCAddress.validateServer(server)) == nil {
+                    irc.problem("fixed_server", "'fixed_server' must be a host name or address like \"irc.libera.chat\", not \"\(server)\"")
+                } else {
+                    settings.fixedServer = server.lowercased()
+                }
+            }
+            if let port = irc.int("port", in: 1...65535, what: "the IRC servers' port") { settings.defaultPort = UInt16(port) }
+            if let throttle = irc.choice("throttle", from: ["public", "off"], what: "outgoing flood protection: 5 lines, then 1 per 2 s; or none") {
+                settings.throttle = throttle == "off" ? .unlimited : .publicNetwork
+            }
+            if let length = irc.int("max_nick_length", in: 9...64, what: "the longest nick accepted at registration") { settings.maxNickLength = length }
+        }
+        return .irc(settings)
+    }
+
+    static let all = [core, sms, irc]
 
     static func definition(named name: String) -> BridgeKindDefinition? {
         all.first { $0.kind.name == name }
     }
 
     /// Makes the bridge a configuration describes.
-    static func make(_ configuration: BridgeConfiguration, httpClient: HTTPClient, logger: Logger) -> any Bridge {
+    static func make(_ configuration: BridgeConfiguration, httpClient: HTTPClient, ircLoops: IRCLoopGroup, logger: Logger) -> any Bridge {
         switch configuration.settings {
         case .core:
             return CoreOnlyBridge(identity: configuration.identity)
         case .sms(let settings):
             return SMSBridge(identity: configuration.identity, settings: settings, httpClient: httpClient, logger: logger)
+        case .irc(let settings):
+            return IRCBridge(identity: configuration.identity, settings: settings, loops: ircLoops)
         }
     }
 }

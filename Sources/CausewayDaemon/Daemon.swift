@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ComponentLink
 import GatewayCore
+import IRCBridge
 import Logging
 import NIOPosix
 import ServiceLifecycle
@@ -28,8 +29,11 @@ public struct Daemon: Sendable {
         let store = try openStore()
         let group = MultiThreadedEventLoopGroup.singleton
         let httpClient = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: .init(timeout: .init(connect: .seconds(10), read: .seconds(30))))
+        // IRC sessions run on a couple of select() loop threads, never one thread per connection.
+        let ircLoops = IRCLoopGroup(threads: 2)
+        defer { ircLoops.shutdown() }
         do {
-            try await run(store: store, group: group, httpClient: httpClient)
+            try await run(store: store, group: group, httpClient: httpClient, ircLoops: ircLoops)
         } catch {
             try? await httpClient.shutdown()
             throw error
@@ -37,7 +41,7 @@ public struct Daemon: Sendable {
         try await httpClient.shutdown()
     }
 
-    private func run(store: GatewayStore, group: MultiThreadedEventLoopGroup, httpClient: HTTPClient) async throws {
+    private func run(store: GatewayStore, group: MultiThreadedEventLoopGroup, httpClient: HTTPClient, ircLoops: IRCLoopGroup) async throws {
 
         var links: [ServiceGroupConfiguration.ServiceConfiguration] = []
         var bridgeServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -49,7 +53,7 @@ public struct Daemon: Sendable {
                 configuration: self.configuration.linkConfiguration(for: configuration), group: group, logger: bridgeLogger
             )
             bridgeLogger[metadataKey: "domain"] = .string(configuration.domain)
-            let bridge = BridgeKinds.make(configuration, httpClient: httpClient, logger: bridgeLogger)
+            let bridge = BridgeKinds.make(configuration, httpClient: httpClient, ircLoops: ircLoops, logger: bridgeLogger)
             bridgesByName[configuration.name] = bridge
             let gateway = Gateway(
                 bridge: bridge, store: store, sender: LinkStanzaSender(link: link),

@@ -1,4 +1,5 @@
 import ComponentLink
+import IRCBridge
 import SMSBridge
 import GatewayCore
 import Logging
@@ -90,6 +91,7 @@ public struct BridgeConfiguration: Sendable, Hashable {
 public enum BridgeSettings: Sendable, Hashable {
     case core
     case sms(SMSBridgeSettings)
+    case irc(IRCBridgeSettings)
 }
 
 extension BridgeConfiguration: CustomStringConvertible {

@@ -28,9 +28,11 @@ extension Gateway {
             }
 
         case .delivery(_, let legacyMessageID, let outcome):
+            logger.debug("delivery report", metadata: ["id": "\(legacyMessageID)", "outcome": "\(outcome)"])
             guard let sent = try await store.sentMessage(bridge: domain, legacyMessageID: legacyMessageID) else {
-                // A fast network can report delivery before the send's answer was recorded; the
-                // bridge answers its network "try again" and the report comes back shortly.
+                // A fast network can report delivery before the send's answer was recorded: keep
+                // the report for when it is, and tell the bridge, whose network may retry.
+                if earlyDeliveries.count < 10_000 { earlyDeliveries[legacyMessageID] = outcome }
                 throw GatewayError.unknownMessage(legacyMessageID)
             }
             guard let contact = contactJID(sent.peer), let userJID = JID(string: sent.user) else { return }

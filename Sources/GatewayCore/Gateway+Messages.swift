@@ -38,11 +38,15 @@ extension Gateway {
             let legacyID = try await bridge.send(OutgoingMessage(to: address, body: body, xmppID: message.id), from: account(registration))
             if let legacyID, let xmppID = message.id {
                 try await store.recordSent(bridge: domain, user: from.description, xmppID: xmppID, peer: address, legacyMessageID: legacyID)
+                if let outcome = earlyDeliveries.removeValue(forKey: legacyID) {
+                    try await report(.delivery(user: user, legacyMessageID: legacyID, outcome: outcome))
+                }
             }
+            logger.debug("message sent", metadata: ["id": "\(legacyID ?? "none")", "xmpp_id": "\(message.id ?? "none")"])
         } catch let error as BridgeError {
             await fail(message, StanzaError(error.condition, text: error.text), to: user)
         } catch {
-            logger.error("cannot record a sent message: \(error)")
+            logger.error("cannot record a sent message or its early delivery report: \(error)")
         }
     }
 

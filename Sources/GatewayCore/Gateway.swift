@@ -29,6 +29,9 @@ public actor Gateway: BridgeEventSink {
     /// into rosters; elsewhere subscriptions stand in. Each host says so in its own message.
     var rosterPrivilegedHosts: Set<String> = []
     var nextID = 0
+    /// Delivery reports that arrived before their send was recorded (a fast network can answer
+    /// before `Bridge.send` returns); replayed once the record exists.
+    var earlyDeliveries: [String: DeliveryOutcome] = [:]
 
     public init(bridge: any Bridge, store: GatewayStore, sender: any StanzaSender, policy: GatewayPolicy, logger: Logger) {
         self.bridge = bridge

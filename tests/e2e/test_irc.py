@@ -1,0 +1,72 @@
+"""IRC private chat through the real stack: slixmpp user → Prosody → causeway → ngircd → a raw
+IRC client, and back."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.causeway import Bridge
+from harness.ngircd import Ngircd, RawIrcClient
+from harness.xmpp_client import is_message
+
+IRC_DOMAIN = "irc.localhost"
+IRC_SECRET = "irc-component-secret"
+
+
+@pytest.fixture
+def irc_setup(tmp_path, start_prosody, start_causeway, connect_client):
+    ngircd = Ngircd(tmp_path / "ngircd")
+    ngircd.start()
+    prosody = start_prosody(components=[(IRC_DOMAIN, IRC_SECRET)])
+    bridge = Bridge("irc", IRC_DOMAIN, IRC_SECRET, kind="irc", tables={"irc": {"port": ngircd.port, "throttle": "off"}})
+    causeway = start_causeway(prosody, [bridge])
+    causeway.wait_for_log("component link established", IRC_DOMAIN, timeout=20)
+    alice = connect_client(prosody)
+    reply = alice.register_legacy(IRC_DOMAIN, {"nick": "alice_xmpp"})
+    assert reply.type == "result", reply.describe()
+    alice.go_online()  # available, so messages come straight to this session
+    bob = RawIrcClient(ngircd.port, "bob_irc")
+    yield alice, bob, ngircd
+    bob.close()
+    ngircd.stop()
+
+
+def contact(nick: str) -> str:
+    return f"{nick}%127.0.0.1@{IRC_DOMAIN}"
+
+
+def test_private_chat_both_ways_without_joining_anything(irc_setup):
+    alice, bob, _ = irc_setup
+    alice.send_message(contact("bob_irc"), "hello bob", receipt=False)
+    bob.wait_for(lambda line: line.startswith(":alice_xmpp!") and line.endswith("PRIVMSG bob_irc :hello bob"),
+                 "alice's PRIVMSG")
+
+    bob.send("PRIVMSG alice_xmpp :hi back")
+    message = alice.wait_for(is_message(sender=contact("bob_irc"), body="hi back"), "bob's reply", timeout=20)
+    assert message.get("to", "").startswith("alice@localhost")
+
+
+def test_line_breaks_and_long_bodies_cannot_inject_commands(irc_setup):
+    alice, bob, _ = irc_setup
+    long_line = "é" * 700
+    alice.send_message(contact("bob_irc"), "one\rJOIN #evil\ntwo\r\nQUIT :gone\n" + long_line, receipt=False)
+    from_alice = lambda line: line.startswith(":alice_xmpp!")
+    privmsg = lambda line: from_alice(line) and " PRIVMSG bob_irc :" in line
+    text = lambda line: line.split(" PRIVMSG bob_irc :", 1)[1]
+    # The long line arrives in chunks: wait until they add up to it.
+    bob.wait_for(lambda _: "".join(text(line) for line in bob.lines if privmsg(line))[-len(long_line):] == long_line,
+                 "the whole long line")
+    texts = [text(line) for line in bob.lines if privmsg(line)]
+    assert texts[:4] == ["one", "JOIN #evil", "two", "QUIT :gone"]
+    assert "".join(texts[4:]) == long_line
+    assert len(texts) > 5, "a 1400-byte line must be split"
+    assert all(len(line.encode()) + 2 <= 512 for line in bob.lines if from_alice(line))
+    # Nothing but PRIVMSGs ever came from alice: no JOIN, QUIT or other command was injected.
+    assert all(" PRIVMSG bob_irc :" in line for line in bob.lines if from_alice(line))
+
+
+def test_message_to_an_unknown_nick_comes_back_as_an_error(irc_setup):
+    alice, _, _ = irc_setup
+    msg_id = alice.send_message(contact("nobody_here"), "anyone?", receipt=False)
+    error = alice.wait_for(lambda el: el.get("type") == "error" and el.get("id") == msg_id, "an error for the message", timeout=20)
+    assert "nobody_here" in (error.findtext(".//{urn:ietf:params:xml:ns:xmpp-stanzas}text") or "")
