@@ -16,12 +16,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
+from harness.ngircd import Ngircd  # noqa: E402
 from harness.prosody import Component, Prosody  # noqa: E402
 from harness.waiting import port_accepts, wait_until  # noqa: E402
 
 RUN = REPO / "run"
 CONFIG = REPO / "config" / "causeway.toml"
 USERS = {"alice": "alice", "bob": "bob", "admin": "admin"}
+IRC_PORT = 6667
 # The stub carrier's accounts: one per user, each with a number (see bridges/sms/bridge.toml).
 STUB_PORT = 8490
 STUB_ACCOUNTS = {"alice": ("alice-token", "+15550000001"), "bob": ("bob-token", "+15550000002")}
@@ -66,7 +68,7 @@ def main() -> int:
     binary = Path(sys.argv[1])
     daemon = tomllib.loads(CONFIG.read_text())
     server = daemon["xmpp"]
-    for port in (5222, server.get("component_port", 5347)):
+    for port in (5222, server.get("component_port", 5347), IRC_PORT, STUB_PORT):
         if port_accepts("127.0.0.1", port):
             print(f"up: port {port} on 127.0.0.1 is taken; run scripts/down, or stop what listens there", file=sys.stderr)
             return 1
@@ -86,6 +88,11 @@ def main() -> int:
     (RUN / "prosody.pid").write_text(f"{prosody.proc.pid}\n")
 
     sms_domain = start_sms_stub(binary, daemon.get("http", {}))
+    irc_domain = next((b["domain"] for b in bridges().values() if b.get("kind") == "irc"), None)
+    if irc_domain:
+        ircd = Ngircd(RUN / "ngircd", port=IRC_PORT)
+        ircd.start()
+        (RUN / "ngircd.pid").write_text(f"{ircd.proc.pid}\n")
 
     log = RUN / "causeway.log"
     with open(log, "ab") as output:
@@ -127,7 +134,11 @@ then write to +15550000002@{sms_domain} as alice, or have the stub carrier text 
   curl -s -X POST http://127.0.0.1:{STUB_PORT}/control/inbound -H 'content-type: application/json' \\
        -d '{{"from": "+15557654321", "to": "{STUB_ACCOUNTS['alice'][1]}", "text": "Hello from SMS"}}'
 and see what the carrier was asked to send: curl -s http://127.0.0.1:{STUB_PORT}/control/sent
-""" if sms_domain else "") + """
+""" if sms_domain else "") + (f"""
+IRC: an IRC server (ngircd) listens on 127.0.0.1:{IRC_PORT}. Register a nick with {irc_domain}, then write
+to bob%127.0.0.1@{irc_domain} — as bob, connect any IRC client to 127.0.0.1:{IRC_PORT} with nick bob, or:
+  printf 'NICK bob\\r\\nUSER bob 0 * :Bob\\r\\n' | nc 127.0.0.1 {IRC_PORT}
+""" if irc_domain else "") + """
 Stop everything with scripts/down.""")
     return 0
 
