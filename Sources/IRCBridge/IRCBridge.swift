@@ -369,6 +369,8 @@ public actor IRCBridge: Bridge {
             guard !text.isEmpty || kind == .ctcpAction else { return }
             let from = IRCAddress.user(nick: nick, server: connection.key.server).localpart(fixedServer: settings.fixedServer)
             await report(.message(user: connection.key.user, from: from, body: body, legacyMessageID: nil))
+        case .ctcpRequest:
+            answerCTCP(origin: origin, request: params.last ?? "", on: connection)
         case .nick:
             guard let origin, let newNick = params.first else { return }
             let oldNick = origin.split(separator: "!", maxSplits: 1).first.map(String.init) ?? origin
@@ -376,6 +378,23 @@ public actor IRCBridge: Bridge {
         default:
             break
         }
+    }
+
+    /// Answers CTCP VERSION and PING as a client would (libircclient's own answers are off once
+    /// requests are handled). Answers go through the throttled queue, so a flood of requests
+    /// cannot get the user killed for flooding.
+    private func answerCTCP(origin: String?, request: String, on connection: IRCBridgeConnection) {
+        guard let origin, let bang = origin.firstIndex(of: "!"), bang > origin.startIndex else { return }
+        let nick = String(origin[..<bang])
+        let parts = request.split(separator: " ", maxSplits: 1).map(String.init)
+        let answer: String
+        switch parts.first?.uppercased() {
+        case "VERSION": answer = "VERSION \(CausewayVersion.name) \(CausewayVersion.version), an XMPP gateway"
+        case "PING": answer = "PING " + (parts.count > 1 ? IRCFormatting.plainText(parts[1]) : "")
+        default: return
+        }
+        guard let line = try? IRCLineSplitter.command("NOTICE", [nick], trailing: "\u{01}\(answer)\u{01}") else { return }
+        enqueue([Self.withoutLineEnd(line)], on: connection)
     }
 
     private func report(_ event: BridgeEvent) async {

@@ -70,3 +70,14 @@ def test_message_to_an_unknown_nick_comes_back_as_an_error(irc_setup):
     msg_id = alice.send_message(contact("nobody_here"), "anyone?", receipt=False)
     error = alice.wait_for(lambda el: el.get("type") == "error" and el.get("id") == msg_id, "an error for the message", timeout=20)
     assert "nobody_here" in (error.findtext(".//{urn:ietf:params:xml:ns:xmpp-stanzas}text") or "")
+
+
+def test_ctcp_version_and_ping_are_answered(irc_setup):
+    alice, bob, _ = irc_setup
+    alice.send_message(contact("bob_irc"), "opening the connection", receipt=False)
+    bob.wait_for(lambda line: "PRIVMSG bob_irc :opening the connection" in line, "alice's connection")
+    bob.send("PRIVMSG alice_xmpp :\x01VERSION\x01")
+    bob.send("PRIVMSG alice_xmpp :\x01PING 12345\x01")
+    version = bob.wait_for(lambda line: "NOTICE bob_irc :\x01VERSION " in line, "a CTCP VERSION answer")
+    assert "Causeway" in version
+    bob.wait_for(lambda line: line.endswith("NOTICE bob_irc :\x01PING 12345\x01"), "a CTCP PING answer")
