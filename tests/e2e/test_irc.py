@@ -81,3 +81,25 @@ def test_ctcp_version_and_ping_are_answered(irc_setup):
     version = bob.wait_for(lambda line: "NOTICE bob_irc :\x01VERSION " in line, "a CTCP VERSION answer")
     assert "Causeway" in version
     bob.wait_for(lambda line: line.endswith("NOTICE bob_irc :\x01PING 12345\x01"), "a CTCP PING answer")
+
+
+def test_a_dropped_connection_comes_back_by_itself_and_the_user_is_told(irc_setup):
+    alice, bob, ngircd = irc_setup
+    server = f"127.0.0.1@{IRC_DOMAIN}"
+    alice.send_message(contact("bob_irc"), "before", receipt=False)
+    bob.wait_for(lambda line: "PRIVMSG bob_irc :before" in line, "the first message")
+
+    bob.close()
+    mark = alice.mark()
+    ngircd.stop()
+    alice.wait_for(lambda el: (el.get("from") == server and "Disconnected from 127.0.0.1"
+                               in (el.findtext("{jabber:client}body") or "")), "a disconnection notice", since=mark)
+    ngircd.start()
+    alice.wait_for(lambda el: (el.get("from") == server and "Reconnected to 127.0.0.1"
+                               in (el.findtext("{jabber:client}body") or "")), "a reconnection notice", timeout=40, since=mark)
+
+    # alice's nick is back on IRC without her sending anything: bob can write to her.
+    bob = RawIrcClient(ngircd.port, "bob_irc2")
+    bob.send("PRIVMSG alice_xmpp :after the restart")
+    alice.wait_for(is_message(sender=contact("bob_irc2"), body="after the restart"), "bob's message after the restart", since=mark)
+    bob.close()
