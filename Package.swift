@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // System libraries, from Debian's -dev packages.
@@ -83,7 +84,12 @@ let package = Package(
         // engine multiplexed on a few loop threads.
         .target(
             name: "IRCBridge",
-            dependencies: ["GatewayCore", "XMPPCore", "CIRCClient"]
+            dependencies: [
+                "GatewayCore", "XMPPCore", "CIRCClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         // Configuration loading and the service graph the executable runs.
         .target(

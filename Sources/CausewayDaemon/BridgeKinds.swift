@@ -51,7 +51,7 @@ enum BridgeKinds {
         return settings.map(BridgeSettings.sms)
     }
 
-    static let irc = BridgeKindDefinition(kind: IRCBridge.kind) { reader, _ in
+    static let irc = BridgeKindDefinition(kind: IRCBridge.kind) { reader, folder in
         var settings = IRCBridgeSettings()
         reader.table("irc", what: "IRC networks") { irc in
             if let server = irc.string("fixed_server", what: "the one network this bridge serves; its JIDs then drop the %server part") {
@@ -60,6 +60,16 @@ enum BridgeKinds {
                 } else {
                     settings.fixedServer = server.lowercased()
                 }
+            }
+            if let tls = irc.bool("tls", what: "reach IRC servers over TLS") {
+                settings.tls = tls
+                settings.defaultPort = tls ? 6697 : 6667
+            }
+            if let verify = irc.bool("verify_certificates", what: "check servers' TLS certificates; turn off only for a server you trust otherwise") {
+                settings.verifyCertificates = verify
+            }
+            if let roots = irc.string("trust_roots", what: "a PEM file of certificate authorities to trust instead of the system's") {
+                settings.trustRoots = ConfigurationLoader.absolute(roots, relativeTo: folder)
             }
             if let port = irc.int("port", in: 1...65535, what: "the IRC servers' port") { settings.defaultPort = UInt16(port) }
             if let throttle = irc.choice("throttle", from: ["public", "off"], what: "outgoing flood protection: 5 lines, then 1 per 2 s; or none") {

@@ -35,6 +35,16 @@ final class TOMLTableReader {
         return string
     }
 
+    /// A boolean.
+    func bool(_ key: String, what: String) -> Bool? {
+        guard let value = value(key, required: false, what: what) else { return nil }
+        guard let bool = value.bool else {
+            problem(key, "'\(key)' must be true or false (\(what)), not \(describe(value.type))")
+            return nil
+        }
+        return bool
+    }
+
     /// An array of strings.
     func stringArray(_ key: String, what: String) -> [String]? {
         guard let value = value(key, required: false, what: what) else { return nil }

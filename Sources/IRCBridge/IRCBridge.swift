@@ -1,4 +1,5 @@
 import GatewayCore
+import NIOPosix
 import XMPPCore
 
 /// The IRC bridge: contacts are `nick%server` (people) and, later, `#channel%server` (rooms).
@@ -214,10 +215,39 @@ public actor IRCBridge: Bridge {
             close(connection, error: failure)
             throw failure
         }
+        var connectHost = host
+        var connectPort = settings.defaultPort
+        if settings.tls {
+            // The TLS handshake, certificate and name checks happen before libircclient says a
+            // word, so a failed verification never falls back to plain text.
+            let verification: IRCTLSRelay.Verification = settings.verifyCertificates
+                ? .full(trustRoots: settings.trustRoots.map { .pemFile($0) } ?? .default)
+                : .none
+            do {
+                let relay = try await IRCTLSRelay.open(
+                    host: host, port: Int(settings.defaultPort), serverName: server,
+                    verification: verification, group: MultiThreadedEventLoopGroup.singleton
+                )
+                guard connection.state == .connecting else {
+                    relay.close()
+                    throw BridgeError(.remoteServerTimeout, "The connection to \(server) was closed")
+                }
+                connection.relay = relay
+                connectHost = "127.0.0.1"
+                connectPort = UInt16(relay.localPort)
+            } catch let error as BridgeError {
+                throw error
+            } catch {
+                let failure = BridgeError(.remoteServerTimeout, "Could not connect to \(server) securely: \(error)")
+                close(connection, error: failure)
+                await tellUser(key, failure.text)
+                throw failure
+            }
+        }
         // Logged out or timed out while resolving?
         if connection.state == .connecting {
             connection.session.connect(IRCConnectionConfig(
-                host: host, port: settings.defaultPort, password: record.secrets["password"],
+                host: connectHost, port: connectPort, password: record.secrets["password"],
                 nick: nick, username: record.fields["username"], realname: record.fields["realname"],
                 registrationTimeout: timeout
             ))
@@ -251,6 +281,8 @@ public actor IRCBridge: Bridge {
         connection.timer?.cancel()
         connection.timer = nil
         connection.outbox.removeAll()
+        connection.relay?.close()
+        connection.relay = nil
         if connections[connection.key] === connection { connections[connection.key] = nil }
         let waiters = connection.waiters
         connection.waiters = []

@@ -42,6 +42,8 @@ final class IRCBridgeConnection {
     var nickAttempts = 0
     /// Fails the connection if registration takes too long (DNS included).
     var timer: Task<Void, Never>?
+    /// The TLS link libircclient talks through, when the bridge uses TLS.
+    var relay: IRCTLSRelay?
 
     init(id: UInt64, key: Key, session: IRCSession, nick: String, bucket: TokenBucket) {
         self.id = id

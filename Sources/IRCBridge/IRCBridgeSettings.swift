@@ -3,9 +3,14 @@ public struct IRCBridgeSettings: Sendable, Hashable {
     /// The one network this bridge serves, or `nil` for any server (`bob%irc.libera.chat`).
     /// On a fixed bridge contacts are just `bob` and `#swift`.
     public var fixedServer: String?
-    /// The port every server is reached on. Plain-text IRC only in this step (6667); TLS
-    /// through a gateway-owned relay comes later.
+    /// The port every server is reached on (6667 plain, usually 6697 with TLS).
     public var defaultPort: UInt16
+    /// Reach servers over TLS, through a relay the gateway owns (Debian's libircclient has none).
+    public var tls = false
+    /// Verify servers' certificates and names; off only where an admin says so.
+    public var verifyCertificates = true
+    /// A PEM file of roots to trust instead of the system's.
+    public var trustRoots: String?
     /// The outgoing pace, per connection.
     public var throttle: TokenBucket
     /// Longest nick accepted at registration and in addresses.

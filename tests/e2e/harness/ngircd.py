@@ -21,6 +21,9 @@ HOST = "127.0.0.1"
 class Ngircd:
     workdir: Path
     port: int = field(default_factory=free_port)
+    # TLS: (certificate PEM, key PEM); then the server also listens with TLS on tls_port.
+    tls: tuple[Path, Path] | None = None
+    tls_port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = field(default=None, init=False)
 
     @property
@@ -30,6 +33,7 @@ class Ngircd:
     def start(self, timeout: float = 20.0) -> None:
         binary = shutil.which("ngircd") or "/usr/sbin/ngircd"
         self.workdir.mkdir(parents=True, exist_ok=True)
+        tls = "" if self.tls is None else f"[SSL]\nCertFile = {self.tls[0]}\nKeyFile = {self.tls[1]}\nPorts = {self.tls_port}\n"
         self.config_path.write_text(f"""\
 [Global]
 Name = irc.causeway.test
@@ -50,11 +54,12 @@ PingTimeout = 120
 PAM = no
 DNS = no
 Ident = no
-""")
+{tls}""")
         with open(self.workdir / "ngircd.log", "ab") as log:
             self.proc = subprocess.Popen([binary, "--nodaemon", "--config", str(self.config_path)],
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        wait_until(lambda: port_accepts(HOST, self.port), timeout, f"ngircd on {HOST}:{self.port}")
+        ports = [self.port] + ([self.tls_port] if self.tls else [])
+        wait_until(lambda: all(port_accepts(HOST, port) for port in ports), timeout, f"ngircd on {HOST}:{ports}")
 
     def stop(self) -> None:
         if self.proc is not None:
