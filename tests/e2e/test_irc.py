@@ -7,7 +7,7 @@ import pytest
 
 from harness.causeway import Bridge
 from harness.ngircd import Ngircd, RawIrcClient
-from harness.xmpp_client import is_message
+from harness.xmpp_client import XmppClient, is_message
 
 IRC_DOMAIN = "irc.localhost"
 IRC_SECRET = "irc-component-secret"
@@ -26,7 +26,7 @@ def irc_setup(tmp_path, start_prosody, start_causeway, connect_client):
     assert reply.type == "result", reply.describe()
     alice.go_online()  # available, so messages come straight to this session
     bob = RawIrcClient(ngircd.port, "bob_irc")
-    yield alice, bob, ngircd
+    yield alice, bob, ngircd, prosody
     bob.close()
     ngircd.stop()
 
@@ -36,7 +36,7 @@ def contact(nick: str) -> str:
 
 
 def test_private_chat_both_ways_without_joining_anything(irc_setup):
-    alice, bob, _ = irc_setup
+    alice, bob, _, _ = irc_setup
     alice.send_message(contact("bob_irc"), "hello bob", receipt=False)
     bob.wait_for(lambda line: line.startswith(":alice_xmpp!") and line.endswith("PRIVMSG bob_irc :hello bob"),
                  "alice's PRIVMSG")
@@ -47,7 +47,7 @@ def test_private_chat_both_ways_without_joining_anything(irc_setup):
 
 
 def test_line_breaks_and_long_bodies_cannot_inject_commands(irc_setup):
-    alice, bob, _ = irc_setup
+    alice, bob, _, _ = irc_setup
     long_line = "é" * 700
     alice.send_message(contact("bob_irc"), "one\rJOIN #evil\ntwo\r\nQUIT :gone\n" + long_line, receipt=False)
     from_alice = lambda line: line.startswith(":alice_xmpp!")
@@ -66,14 +66,14 @@ def test_line_breaks_and_long_bodies_cannot_inject_commands(irc_setup):
 
 
 def test_message_to_an_unknown_nick_comes_back_as_an_error(irc_setup):
-    alice, _, _ = irc_setup
+    alice, _, _, _ = irc_setup
     msg_id = alice.send_message(contact("nobody_here"), "anyone?", receipt=False)
     error = alice.wait_for(lambda el: el.get("type") == "error" and el.get("id") == msg_id, "an error for the message", timeout=20)
     assert "nobody_here" in (error.findtext(".//{urn:ietf:params:xml:ns:xmpp-stanzas}text") or "")
 
 
 def test_ctcp_version_and_ping_are_answered(irc_setup):
-    alice, bob, _ = irc_setup
+    alice, bob, _, _ = irc_setup
     alice.send_message(contact("bob_irc"), "opening the connection", receipt=False)
     bob.wait_for(lambda line: "PRIVMSG bob_irc :opening the connection" in line, "alice's connection")
     bob.send("PRIVMSG alice_xmpp :\x01VERSION\x01")
@@ -84,7 +84,7 @@ def test_ctcp_version_and_ping_are_answered(irc_setup):
 
 
 def test_a_dropped_connection_comes_back_by_itself_and_the_user_is_told(irc_setup):
-    alice, bob, ngircd = irc_setup
+    alice, bob, ngircd, _ = irc_setup
     server = f"127.0.0.1@{IRC_DOMAIN}"
     alice.send_message(contact("bob_irc"), "before", receipt=False)
     bob.wait_for(lambda line: "PRIVMSG bob_irc :before" in line, "the first message")
@@ -103,3 +103,24 @@ def test_a_dropped_connection_comes_back_by_itself_and_the_user_is_told(irc_setu
     bob.send("PRIVMSG alice_xmpp :after the restart")
     alice.wait_for(is_message(sender=contact("bob_irc2"), body="after the restart"), "bob's message after the restart", since=mark)
     bob.close()
+
+
+def test_several_resources_share_one_irc_connection(irc_setup):
+    phone, bob, _, prosody = irc_setup
+    laptop = XmppClient("alice@localhost/laptop", prosody.accounts["alice@localhost"], prosody.host, prosody.c2s_port).connect()
+    try:
+        laptop.go_online()
+        phone.send_message(contact("bob_irc"), "from the phone", receipt=False)
+        laptop.send_message(contact("bob_irc"), "from the laptop", receipt=False)
+        lines = bob.collect(lambda line: " PRIVMSG bob_irc :from the " in line, 2, "both messages")
+        # One nick, one connection: both came from alice_xmpp, not alice_xmpp_ from a second one.
+        assert all(line.startswith(":alice_xmpp!") for line in lines), lines
+        bob.send("WHOIS alice_xmpp_")
+        bob.wait_for(lambda line: " 401 bob_irc alice_xmpp_ " in line, "no second connection")
+        # A reply reaches every resource.
+        mark_phone, mark_laptop = phone.mark(), laptop.mark()
+        bob.send("PRIVMSG alice_xmpp :to all of you")
+        phone.wait_for(is_message(sender=contact("bob_irc"), body="to all of you"), "the reply on the phone", since=mark_phone)
+        laptop.wait_for(is_message(sender=contact("bob_irc"), body="to all of you"), "the reply on the laptop", since=mark_laptop)
+    finally:
+        laptop.close()
