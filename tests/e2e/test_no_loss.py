@@ -101,24 +101,19 @@ class Injector:
 
     def wait(self, client: XmppClient | None, timeout: float) -> None:
         """Wait for the injector to finish, pumping the client meanwhile."""
-        deadline = time.monotonic() + timeout
-        while not self.done.is_set():
-            assert time.monotonic() < deadline, f"injection did not finish within {timeout:g}s (accepted up to n {self.accepted})"
-            if client is not None:
-                client.pump(0.1)
-            else:
-                self.done.wait(0.1)
-        if self.error is not None:
-            raise self.error
+        self._wait_for(self.done, client, timeout, lambda: f"injection did not finish within {timeout:g}s (accepted up to n {self.accepted})")
 
     def wait_middle(self, client: XmppClient | None, timeout: float = 60.0) -> None:
+        self._wait_for(self.reached_middle, client, timeout, lambda: f"injection did not reach n {MIDDLE} within {timeout:g}s (at n {self.accepted})")
+
+    def _wait_for(self, event: threading.Event, client: XmppClient | None, timeout: float, failure) -> None:
         deadline = time.monotonic() + timeout
-        while not self.reached_middle.is_set():
-            assert time.monotonic() < deadline, f"injection did not reach n {MIDDLE} within {timeout:g}s (at n {self.accepted})"
+        while not event.is_set():
+            assert time.monotonic() < deadline, failure()
             if client is not None:
                 client.pump(0.1)
             else:
-                self.reached_middle.wait(0.1)
+                event.wait(0.1)
         if self.error is not None:
             raise self.error
 
