@@ -148,7 +148,7 @@ extension Gateway {
         }
     }
 
-    private func commandResponse(
+    func commandResponse(
         _ node: String, _ session: String, status: String,
         form: DataForm? = nil, actions: [String] = [], note: String? = nil
     ) -> XMLElement {

@@ -10,6 +10,15 @@ extension Gateway {
         }
     }
 
+    public func contactSettings(user: String, address: String) async -> RegistrationRecord? {
+        do {
+            return try await store.contactSettings(bridge: domain, user: user, address: address)
+        } catch {
+            logger.error("cannot read contact settings: \(error)", metadata: ["user": "\(user)", "contact": "\(address)"])
+            return nil
+        }
+    }
+
     /// An event from the bridge. Returns once a message is stored for delivery, so the bridge
     /// may acknowledge it to its network; throws when it could not be stored.
     public func report(_ event: BridgeEvent) async throws {
@@ -55,6 +64,13 @@ extension Gateway {
             default: loginStates[user] = state
             }
             if let userJID = JID(string: user) { send(gatewayPresence(for: user, to: userJID)) }
+
+        case .presence(let user, let address, let availability):
+            // Reported only while the user is logged in; a late report after logout would
+            // otherwise show a contact online forever.
+            guard loginStates[user] == .online, contactAvailability[user]?[address] != availability else { return }
+            contactAvailability[user, default: [:]][address] = availability
+            send(presence(availability, from: contactJID(address), to: JID(string: user)))
         }
     }
 }

@@ -20,7 +20,11 @@ extension Gateway {
         case (Namespace.discoInfo, false):
             handleContactDisco(iq)
         case (Namespace.vcard, false):
-            handleContactVCard(iq)
+            await handleContactVCard(iq)
+        case (Namespace.commands, false) where canRegister:
+            await handleContactCommand(iq, payload)
+        case (Namespace.discoItems, false) where payload[attribute: "node"] == Namespace.commands:
+            handleContactCommandList(iq)
         default:
             if let answer = responder.answer(iq.element) { send(answer) }
         }
@@ -84,25 +88,52 @@ extension Gateway {
     }
 
     func handleContactDisco(_ iq: IQ) {
+        let address = try? contactAddress(iq.to).get()
+        let hasSettings = address.map { !bridge.contactSettingsFields(for: $0).isEmpty } ?? false
         answerContactQuery(iq, refusingSetWith: StanzaError(.badRequest, text: "disco#info is a get request")) { profile in
             var query = XMLElement("query", namespace: Namespace.discoInfo)
             query.append(XMLElement("identity", ["category": profile.category, "type": profile.type, "name": profile.name]))
-            for feature in [Namespace.discoInfo, Namespace.receipts, Namespace.vcard].sorted() {
+            var features = [Namespace.discoInfo, Namespace.receipts, Namespace.vcard]
+            if hasSettings { features.append(Namespace.commands) }
+            for feature in features.sorted() {
                 query.append(XMLElement("feature", ["var": feature]))
             }
             return query
         }
     }
 
-    func handleContactVCard(_ iq: IQ) {
-        answerContactQuery(iq, refusingSetWith: StanzaError(.notAllowed, text: "Contacts' vCards cannot be changed")) { profile in
-            var vcard = XMLElement("vCard", namespace: Namespace.vcard)
-            vcard.append(.text("FN", profile.name))
-            vcard.append(.text("NICKNAME", profile.name))
-            if let telephone = profile.telephone {
-                vcard.append(XMLElement("TEL", children: [.element(XMLElement("VOICE")), .element(.text("NUMBER", telephone))]))
-            }
-            return vcard
+    /// vCard-temp on a contact: what the network says now (IRC's WHOIS) when the user is
+    /// registered, else what the address alone tells.
+    func handleContactVCard(_ iq: IQ) async {
+        guard iq.type == .get else {
+            reply(iq, error: StanzaError(.notAllowed, text: "Contacts' vCards cannot be changed"))
+            return
         }
+        let address: String
+        switch contactAddress(iq.to) {
+        case .failure(let error):
+            reply(iq, error: error)
+            return
+        case .success(let value):
+            address = value
+        }
+        var profile = bridge.contactProfile(address)
+        if let user = allowedUser(iq.from), let registration = await registration(of: user) {
+            if loginStates[user] != .online { await logIn(user) }
+            do {
+                profile = try await bridge.lookUpContact(address, for: account(registration))
+            } catch {
+                reply(iq, error: StanzaError(error.condition, text: error.text))
+                return
+            }
+        }
+        var vcard = XMLElement("vCard", namespace: Namespace.vcard)
+        vcard.append(.text("FN", profile.fullName ?? profile.name))
+        vcard.append(.text("NICKNAME", profile.name))
+        if let telephone = profile.telephone {
+            vcard.append(XMLElement("TEL", children: [.element(XMLElement("VOICE")), .element(.text("NUMBER", telephone))]))
+        }
+        if let about = profile.about { vcard.append(.text("DESC", about)) }
+        reply(iq, vcard)
     }
 }

@@ -92,12 +92,14 @@ extension Gateway {
             send(Presence(type: .subscribed, from: contact, to: from.bare).element)
             send(Presence(type: .subscribe, from: contact, to: from.bare).element)
             send(contactPresence(address, user: user, to: from.bare))
+            await watchContacts(of: user)
         case .subscribed:
             await saveContact(address, for: user, subscription: .both)
             send(contactPresence(address, user: user, to: from.bare))
         case .unsubscribe, .unsubscribed:
             send(Presence(type: .unsubscribed, from: contact, to: from.bare).element)
             _ = try? await store.deleteContact(bridge: domain, user: user, address: address)
+            await watchContacts(of: user)
         case .probe:
             send(contactPresence(address, user: user, to: from))
         case .available, .unavailable, .error:
@@ -105,10 +107,19 @@ extension Gateway {
         }
     }
 
-    /// A contact's presence: bridges without presence show contacts available while the user
-    /// is logged in.
+    /// A contact's presence: what the bridge last reported, or — for bridges without presence —
+    /// available while the user is logged in.
     func contactPresence(_ address: String, user: String, to: JID) -> XMLElement {
-        let online = loginStates[user] == .online
-        return Presence(type: online ? .available : .unavailable, from: contactJID(address), to: to).element
+        let availability = contactAvailability[user]?[address]
+            ?? (bridge.reportsContactPresence || loginStates[user] != .online ? .unavailable() : .available())
+        return presence(availability, from: contactJID(address), to: to)
+    }
+
+    func presence(_ availability: ContactAvailability, from: JID?, to: JID?) -> XMLElement {
+        switch availability {
+        case .available(let status): Presence(type: .available, from: from, to: to, status: status).element
+        case .away(let status): Presence(type: .available, from: from, to: to, show: .away, status: status).element
+        case .unavailable(let status): Presence(type: .unavailable, from: from, to: to, status: status).element
+        }
     }
 }

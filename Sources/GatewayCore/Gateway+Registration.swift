@@ -46,6 +46,8 @@ extension Gateway {
         for field in registrationForm.fields where field.isRequired && (values[field.name] ?? "").isEmpty {
             return StanzaError(.notAcceptable, text: "\(field.label) is required")
         }
+        let staysConnected = values.removeValue(forKey: Self.stayConnectedField.name)
+            .map { ["1", "true"].contains($0.lowercased()) } ?? current?.staysConnected ?? false
         let record: RegistrationRecord
         do {
             record = try await bridge.validateRegistration(RegistrationSubmission(user: user, values: values, previous: current.map(self.record)))
@@ -54,7 +56,7 @@ extension Gateway {
         }
         let registration = Registration(
             id: current?.id, bridge: domain, user: user, legacyID: record.legacyID,
-            fields: record.fields, secrets: record.secrets, staysConnected: current?.staysConnected ?? false
+            fields: record.fields, secrets: record.secrets, staysConnected: staysConnected && bridge.canStayConnected
         )
         do {
             _ = try await store.save(registration)
@@ -99,8 +101,11 @@ extension Gateway {
         logger.info("user unregistered", metadata: ["user": "\(user)"])
     }
 
+    /// The registration as forms show it: the bridge's fields, plus the core's own choices.
     func record(_ registration: Registration) -> RegistrationRecord {
-        RegistrationRecord(legacyID: registration.legacyID, fields: registration.fields, secrets: registration.secrets)
+        var fields = registration.fields
+        if bridge.canStayConnected { fields[Self.stayConnectedField.name] = registration.staysConnected ? "1" : "0" }
+        return RegistrationRecord(legacyID: registration.legacyID, fields: fields, secrets: registration.secrets)
     }
 
     // MARK: Logging in and out of the foreign network
@@ -115,6 +120,7 @@ extension Gateway {
             loginStates[user] = .online
             send(Presence(type: .available, from: domainJID, to: JID(string: user)).element)
             logger.info("user logged in", metadata: ["user": "\(user)"])
+            await watchContacts(of: user)
         } catch {
             loginStates[user] = .failed(error.text)
             send(Presence(type: .unavailable, from: domainJID, to: JID(string: user), status: "Cannot log in: \(error.text)").element)
@@ -125,6 +131,11 @@ extension Gateway {
     func logOut(_ user: String) async {
         guard loginStates.removeValue(forKey: user) != nil else { return }
         await bridge.logOut(user: user)
+        // Contacts the network showed online are gone with the session.
+        for (address, availability) in contactAvailability.removeValue(forKey: user) ?? [:] {
+            if case .unavailable = availability { continue }
+            send(Presence(type: .unavailable, from: contactJID(address), to: JID(string: user)).element)
+        }
         logger.info("user logged out", metadata: ["user": "\(user)"])
     }
 }

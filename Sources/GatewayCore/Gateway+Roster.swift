@@ -30,6 +30,7 @@ extension Gateway {
         let name = bridge.contactProfile(address).name
         let push = rosterPrivilegedHosts.contains(userJID.domainpart)
         await saveContact(address, for: user, subscription: push ? .both : .none, name: name)
+        await watchContacts(of: user)
         if push {
             var item = XMLElement("item", ["jid": contact.description, "name": name, "subscription": "both"])
             item.append(.text("group", identity.name))

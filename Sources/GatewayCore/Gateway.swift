@@ -32,6 +32,8 @@ public actor Gateway: BridgeEventSink {
     /// Delivery reports that arrived before their send was recorded (a fast network can answer
     /// before `Bridge.send` returns); replayed once the record exists.
     var earlyDeliveries: [String: DeliveryOutcome] = [:]
+    /// Contacts' presence as the bridge last reported it, by user and legacy address.
+    var contactAvailability: [String: [String: ContactAvailability]] = [:]
 
     public init(bridge: any Bridge, store: GatewayStore, sender: any StanzaSender, policy: GatewayPolicy, logger: Logger) {
         self.bridge = bridge
@@ -41,7 +43,9 @@ public actor Gateway: BridgeEventSink {
         self.policy = policy
         self.logger = logger
         self.outbox = DurableOutbox(bridge: bridge.identity.domain, store: store, sender: sender, logger: logger)
-        self.registrationForm = RegistrationForm(fields: bridge.registrationFields, instructions: bridge.registrationInstructions)
+        var fields = bridge.registrationFields
+        if bridge.canStayConnected && !fields.isEmpty { fields.append(Self.stayConnectedField) }
+        self.registrationForm = RegistrationForm(fields: fields, instructions: bridge.registrationInstructions)
         var identity = bridge.identity
         if !bridge.registrationFields.isEmpty {
             identity.extraFeatures += [Namespace.register, Namespace.gateway, Namespace.commands]
@@ -50,6 +54,14 @@ public actor Gateway: BridgeEventSink {
     }
 
     public var domain: String { identity.domain }
+
+    /// The registration field the core adds for bridges that can keep a session while the user
+    /// is offline; stored as ``Registration/staysConnected``, never passed to the bridge.
+    static let stayConnectedField = RegistrationField(
+        "stay_connected", label: "Stay connected while you are offline",
+        description: "Keep your network connections when your last XMPP client goes offline; messages wait on your server",
+        kind: .boolean, isRequired: false
+    )
 
     /// Starts the bridge. Call once, before the first stanza.
     public func start() async {

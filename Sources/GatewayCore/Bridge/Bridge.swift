@@ -47,6 +47,29 @@ public protocol Bridge: Sendable {
 
     /// An HTTP request for this bridge (carrier webhooks). Bridges without webhooks answer 404.
     func handleWebhook(_ request: WebhookRequest) async -> WebhookResponse
+
+    /// Whether the bridge reports its contacts' presence (``BridgeEvent/presence(user:from:availability:)``).
+    /// When it does not, contacts show available while the user is logged in.
+    var reportsContactPresence: Bool { get }
+
+    /// Whether a user may keep the network session while no XMPP resource is online; the core
+    /// then offers a "stay connected" choice at registration.
+    var canStayConnected: Bool { get }
+
+    /// The legacy addresses in the user's roster: called after each login and whenever the
+    /// roster changes, always with the whole set. A bridge with presence watches these.
+    func watchContacts(_ addresses: Set<String>, for account: BridgeAccount) async
+
+    /// What the network says about a contact right now (IRC's WHOIS), for vCard-temp. Throws
+    /// `item-not-found` for a contact the network does not know.
+    func lookUpContact(_ address: String, for account: BridgeAccount) async throws(BridgeError) -> ContactProfile
+
+    /// Settings a user keeps on one contact JID (an IRC server's ports, TLS and passwords),
+    /// offered as the ad-hoc command `configure` there; empty when the address has none.
+    func contactSettingsFields(for address: String) -> [RegistrationField]
+
+    /// Checks settings submitted for a contact JID, returning what to store (secrets sealed).
+    func validateContactSettings(_ values: [String: String], for address: String) async throws(RegistrationError) -> RegistrationRecord
 }
 
 extension Bridge {
@@ -58,6 +81,22 @@ extension Bridge {
 
     public func contactProfile(_ address: String) -> ContactProfile {
         ContactProfile(name: address, category: "client", type: "pc")
+    }
+
+    public var reportsContactPresence: Bool { false }
+
+    public var canStayConnected: Bool { false }
+
+    public func watchContacts(_ addresses: Set<String>, for account: BridgeAccount) async {}
+
+    public func lookUpContact(_ address: String, for account: BridgeAccount) async throws(BridgeError) -> ContactProfile {
+        contactProfile(address)
+    }
+
+    public func contactSettingsFields(for address: String) -> [RegistrationField] { [] }
+
+    public func validateContactSettings(_ values: [String: String], for address: String) async throws(RegistrationError) -> RegistrationRecord {
+        throw RegistrationError(field: nil, "\(address) has no settings", condition: .itemNotFound)
     }
 }
 
@@ -179,12 +218,18 @@ public struct ContactProfile: Sendable, Hashable {
     public var category: String
     public var type: String
     public var telephone: String?
+    /// The person's own name where the network has one (IRC's real name), for vCard `FN`.
+    public var fullName: String?
+    /// Free text about the contact (where they are connected from, their channels, idle time).
+    public var about: String?
 
-    public init(name: String, category: String, type: String, telephone: String? = nil) {
+    public init(name: String, category: String, type: String, telephone: String? = nil, fullName: String? = nil, about: String? = nil) {
         self.name = name
         self.category = category
         self.type = type
         self.telephone = telephone
+        self.fullName = fullName
+        self.about = about
     }
 }
 

@@ -6,6 +6,16 @@ public enum BridgeEvent: Sendable, Hashable {
     case delivery(user: String, legacyMessageID: String, outcome: DeliveryOutcome)
     /// The user's login on the network changed.
     case login(user: String, state: LoginState)
+    /// A contact's presence as the network sees it (online, away, gone). The address may be any
+    /// legacy address, including a bridge's control address (an IRC server while reconnecting).
+    case presence(user: String, from: String, availability: ContactAvailability)
+}
+
+/// A contact's presence on the network.
+public enum ContactAvailability: Sendable, Hashable {
+    case available(status: String? = nil)
+    case away(status: String? = nil)
+    case unavailable(status: String? = nil)
 }
 
 public enum DeliveryOutcome: Sendable, Hashable {
@@ -27,4 +37,12 @@ public protocol BridgeEventSink: Sendable {
     /// The registered user whose identity on the network is `legacyID` (an SMS bridge's own
     /// number), logged in or not: messages for offline users are delivered all the same.
     func account(forLegacyID legacyID: String) async -> BridgeAccount?
+
+    /// What `user` set for `address` with the `configure` command (``Bridge/contactSettingsFields(for:)``),
+    /// secrets opened; `nil` when nothing was set.
+    func contactSettings(user: String, address: String) async -> RegistrationRecord?
+}
+
+extension BridgeEventSink {
+    public func contactSettings(user: String, address: String) async -> RegistrationRecord? { nil }
 }

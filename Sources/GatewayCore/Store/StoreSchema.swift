@@ -60,6 +60,20 @@ enum StoreSchema {
             }
             try db.create(index: "seenEvent_seenAt", on: "seenEvent", columns: ["seenAt"])
         }
+        migrator.registerMigration("v2: contact settings") { db in
+            // What a user set on one contact JID with the `configure` command (an IRC server's
+            // ports, TLS and passwords); goes with the registration.
+            try db.create(table: "contactSetting") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("registrationID", .integer).notNull()
+                    .references("registration", onDelete: .cascade)
+                t.column("address", .text).notNull()
+                t.column("fields", .text).notNull()
+                t.column("sealedSecrets", .blob).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.uniqueKey(["registrationID", "address"])
+            }
+        }
         return migrator
     }
 }
