@@ -1,21 +1,24 @@
-// TLS for libircclient, which Debian builds without it: a relay per IRC connection.
+// TLS, and SASL, for libircclient, which Debian builds without either: a relay per IRC
+// connection.
 //
-//   libircclient ──TCP──> 127.0.0.1:localPort (relay) ══TLS══> server:port
+//   libircclient ──TCP──> 127.0.0.1:localPort (relay) ══TLS or TCP══> server:port
 //
-// `open` first connects to the real server and completes the TLS handshake (SNI and, with
-// `.full`, chain and host name verification) before the loopback listener even exists, so a
-// bad certificate fails the open with `IRCTLSError.verificationFailed` and libircclient never
-// has anything to connect to: there is no plaintext fallback. Then the relay listens on
-// 127.0.0.1:0 and accepts exactly one connection whose peer socket belongs to this process
+// `open` first connects to the real server and, for `.tls`, completes the handshake (SNI and,
+// with `.full`, chain and host name verification) before the loopback listener even exists, so
+// a bad certificate fails the open with `IRCTLSError.verificationFailed` and libircclient never
+// has anything to connect to: there is no plaintext fallback. With SASL credentials the relay
+// then authenticates on the upstream itself (`SASLPreludeHandler`, CAP LS / REQ / AUTHENTICATE
+// PLAIN / CAP END) — libircclient knows neither CAP nor SASL, and a failed login must fail the
+// open rather than leave a half-registered connection. Only then does the relay listen on
+// 127.0.0.1:0 and accept exactly one connection whose peer socket belongs to this process
 // (`LoopbackPeerCheck`, /proc/self/net/tcp + /proc/self/fd); any other peer is closed at once
 // and logged, and the relay keeps waiting, up to `acceptTimeout`. After the one accept the
-// listener is closed and bytes are piped both ways (`RelayGlueHandler`); when either side
-// closes, both do.
+// listener is closed and bytes are piped both ways (`RelayGlueHandler`), starting with whatever
+// the server said before pairing; when either side closes, both do.
 
 import NIOCore
 import NIOPosix
 import NIOSSL
-import NIOTLS  // TLSUserEvent; a dependency of NIOSSL
 import Synchronization
 
 #if canImport(Glibc)
@@ -39,13 +42,35 @@ public final class IRCTLSRelay: Sendable {
         case none
     }
 
+    /// How the relay reaches the server.
+    public enum Transport: Sendable, Hashable {
+        /// Plain TCP: the relay is only a pipe (used for plain servers so the relay can do SASL).
+        case plain
+        /// TLS, verified as `Verification` says, before anything else happens.
+        case tls(Verification)
+    }
+
+    /// What became of SASL during `open`.
+    public enum SASLOutcome: Sendable, Hashable {
+        /// No credentials were given; the relay did not speak CAP at all.
+        case notRequested
+        /// The server accepted the credentials (903) and the relay sent `CAP END`.
+        case succeeded
+        /// The server does not offer SASL PLAIN (no `sasl` capability, CAP NAK, or no CAP at
+        /// all): the connection continues unauthenticated, and the bridge decides what to tell
+        /// the user.
+        case notOffered
+    }
+
     /// The port libircclient must connect to, on 127.0.0.1.
     public let localPort: Int
     public let serverName: String
-    /// Completes when the relay has shut down (the TLS connection is closed).
+    /// What became of SASL: `.notRequested` without credentials.
+    public let saslOutcome: SASLOutcome
+    /// Completes when the relay has shut down (the upstream connection is closed).
     public let closeFuture: EventLoopFuture<Void>
 
-    private let tlsChannel: Channel
+    private let upstream: Channel
     private let listener: Channel
     private let state: Mutex<State>
 
@@ -60,21 +85,22 @@ public final class IRCTLSRelay: Sendable {
     /// True once libircclient's connection has been accepted.
     public var isPaired: Bool { state.withLock { $0.peer != nil } }
 
-    private init(localPort: Int, serverName: String, tlsChannel: Channel, listener: Channel) {
+    private init(localPort: Int, serverName: String, saslOutcome: SASLOutcome, upstream: Channel, listener: Channel) {
         self.localPort = localPort
         self.serverName = serverName
-        self.tlsChannel = tlsChannel
+        self.saslOutcome = saslOutcome
+        self.upstream = upstream
         self.listener = listener
-        self.closeFuture = tlsChannel.closeFuture
+        self.closeFuture = upstream.closeFuture
         self.state = Mutex(State())
     }
 
     deinit {
-        tlsChannel.close(promise: nil)
+        upstream.close(promise: nil)
         listener.close(promise: nil)
     }
 
-    /// Closes the listener, the loopback connection and the TLS connection.
+    /// Closes the listener, the loopback connection and the upstream connection.
     public func close() {
         let peer = state.withLock { state -> Channel? in
             state.closed = true
@@ -82,10 +108,11 @@ public final class IRCTLSRelay: Sendable {
         }
         listener.close(promise: nil)
         peer?.close(promise: nil)
-        tlsChannel.close(promise: nil)
+        upstream.close(promise: nil)
     }
 
     /// Connects to `host:port` with TLS, completes the handshake, then listens on 127.0.0.1.
+    /// The same as `open(host:port:serverName:transport: .tls(verification), sasl: nil, ...)`.
     ///
     /// - Parameters:
     ///   - host: what to connect to (an IP literal or a name NIO resolves).
@@ -101,20 +128,81 @@ public final class IRCTLSRelay: Sendable {
         acceptTimeout: TimeAmount = .seconds(30),
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(IRCTLSError) -> IRCTLSRelay {
+        try await open(host: host, port: port, serverName: serverName, transport: .tls(verification), sasl: nil,
+                       group: group, handshakeTimeout: handshakeTimeout, acceptTimeout: acceptTimeout, log: log)
+    }
+
+    /// Connects to `host:port` over `transport`, authenticates with SASL PLAIN if `sasl` is
+    /// given, then listens on 127.0.0.1 for libircclient.
+    ///
+    /// With credentials, the open fails with `.saslFailed` (the server's text, for the user) or
+    /// `.saslTimedOut`, and the upstream is closed; a server that does not offer PLAIN is not
+    /// an error (`saslOutcome == .notOffered`). Credentials containing CR, LF or NUL fail with
+    /// `.invalidCredentials` before anything connects.
+    ///
+    /// - Parameters:
+    ///   - serverName: for `.tls`, the name sent as SNI and verified against the certificate;
+    ///     for both, the name used in log lines.
+    ///   - saslTimeout: how long the whole SASL exchange may take, from `CAP LS` to `CAP END`.
+    ///   - handshakeTimeout: bounds the TCP connect and the TLS handshake.
+    ///   - acceptTimeout: how long to wait for libircclient to connect before shutting down.
+    ///   - log: receives one line per notable event (a refused peer, the accept timeout).
+    public static func open(
+        host: String, port: Int, serverName: String, transport: Transport,
+        sasl: SASLCredentials?, saslTimeout: Duration = .seconds(15),
+        group: EventLoopGroup,
+        handshakeTimeout: TimeAmount = .seconds(15),
+        acceptTimeout: TimeAmount = .seconds(30),
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws(IRCTLSError) -> IRCTLSRelay {
+        try sasl?.validate()
+        let loop = group.next()
+        let upstream = try await connect(host: host, port: port, serverName: serverName, transport: transport,
+                                         loop: loop, timeout: handshakeTimeout)
+        var outcome = SASLOutcome.notRequested
+        if let sasl {
+            outcome = try await authenticate(upstream, credentials: sasl, timeout: TimeAmount(saslTimeout))
+        }
+        // Only now, with a verified (and, if asked, authenticated) upstream, does anything
+        // listen for libircclient.
+        return try await listen(upstream: upstream, serverName: serverName, saslOutcome: outcome,
+                                acceptTimeout: acceptTimeout, log: log)
+    }
+
+    // MARK: Opening, step by step
+
+    /// The upstream channel, connected and (for TLS) verified, ending in a `RelayGlueHandler`
+    /// that holds reads until pairing.
+    private static func connect(host: String, port: Int, serverName: String, transport: Transport,
+                                loop: EventLoop, timeout: TimeAmount) async throws(IRCTLSError) -> Channel {
+        guard case .tls(let verification) = transport else {
+            let bootstrap = ClientBootstrap(group: loop)
+                .connectTimeout(timeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(RelayGlueHandler(holdsReadsUntilPaired: true))
+                    }
+                }
+            do {
+                return try await bootstrap.connect(host: host, port: port).get()
+            } catch {
+                throw .connectFailed("could not connect to \(host) port \(port): \(error)")
+            }
+        }
+
         let context = try makeContext(verification)
         let sni: String? = isIPLiteral(serverName) ? nil : serverName
-        let loop = group.next()
         let handshake = loop.makePromise(of: Void.self)
-
         let bootstrap = ClientBootstrap(group: loop)
-            .connectTimeout(handshakeTimeout)
+            .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 do {
                     let tls = try NIOSSLClientHandler(context: context, serverHostname: sni)
                     try channel.pipeline.syncOperations.addHandlers([
                         tls,
-                        HandshakeWatcher(promise: handshake, timeout: handshakeTimeout,
+                        HandshakeWatcher(promise: handshake, timeout: timeout,
                                          requiredDNSName: verification == .none ? nil : sni),
                         RelayGlueHandler(),
                     ])
@@ -124,9 +212,9 @@ public final class IRCTLSRelay: Sendable {
                 }
             }
 
-        let tlsChannel: Channel
+        let channel: Channel
         do {
-            tlsChannel = try await bootstrap.connect(host: host, port: port).get()
+            channel = try await bootstrap.connect(host: host, port: port).get()
         } catch {
             handshake.fail(error)
             throw .connectFailed("could not connect to \(host) port \(port): \(error)")
@@ -134,11 +222,42 @@ public final class IRCTLSRelay: Sendable {
         do {
             try await handshake.futureResult.get()
         } catch {
-            tlsChannel.close(promise: nil)
+            channel.close(promise: nil)
             throw classify(error, serverName: serverName, host: host, port: port, verification: verification)
         }
+        return channel
+    }
 
-        // Only now, with a verified TLS session, does anything listen for libircclient.
+    /// Runs the SASL prelude on `upstream`, in front of its `RelayGlueHandler`; closes the
+    /// upstream if it fails.
+    private static func authenticate(_ upstream: Channel, credentials: SASLCredentials,
+                                     timeout: TimeAmount) async throws(IRCTLSError) -> SASLOutcome {
+        let result = upstream.eventLoop.makePromise(of: SASLOutcome.self)
+        upstream.eventLoop.execute {
+            do {
+                let pipeline = upstream.pipeline.syncOperations
+                let glue = try pipeline.handler(type: RelayGlueHandler.self)
+                try pipeline.addHandler(
+                    SASLPreludeHandler(credentials: credentials, timeout: timeout, result: result),
+                    position: .before(glue))
+            } catch {
+                result.fail(error)
+            }
+        }
+        do {
+            return try await result.futureResult.get()
+        } catch {
+            upstream.close(promise: nil)
+            if let error = error as? IRCTLSError { throw error }
+            throw .saslFailed("the SASL exchange could not start: \(error)")
+        }
+    }
+
+    /// Opens the loopback listener for libircclient and returns the relay.
+    private static func listen(upstream: Channel, serverName: String, saslOutcome: SASLOutcome,
+                               acceptTimeout: TimeAmount,
+                               log: @escaping @Sendable (String) -> Void) async throws(IRCTLSError) -> IRCTLSRelay {
+        let loop = upstream.eventLoop
         let pairing = PairingState()
         let listener: Channel
         do {
@@ -146,30 +265,30 @@ public final class IRCTLSRelay: Sendable {
                 .serverChannelOption(.backlog, value: 4)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { child in
-                    pairing.accept(child, tlsChannel: tlsChannel, log: log)
+                    pairing.accept(child, upstream: upstream, log: log)
                 }
                 .bind(host: "127.0.0.1", port: 0).get()
         } catch {
-            tlsChannel.close(promise: nil)
+            upstream.close(promise: nil)
             throw .listenFailed("could not listen on 127.0.0.1: \(error)")
         }
         guard let localPort = listener.localAddress?.port else {
             listener.close(promise: nil)
-            tlsChannel.close(promise: nil)
+            upstream.close(promise: nil)
             throw .listenFailed("the listener has no local port")
         }
-        let relay = IRCTLSRelay(localPort: localPort, serverName: serverName,
-                                tlsChannel: tlsChannel, listener: listener)
+        let relay = IRCTLSRelay(localPort: localPort, serverName: serverName, saslOutcome: saslOutcome,
+                                upstream: upstream, listener: listener)
         pairing.relay = RelayReference(relay)
 
-        // Teardown: the TLS side closing ends everything; the accept is bounded in time.
-        tlsChannel.closeFuture.whenComplete { _ in
+        // Teardown: the upstream closing ends everything; the accept is bounded in time.
+        upstream.closeFuture.whenComplete { _ in
             listener.close(promise: nil)
             relay.state.withLock { $0.peer }?.close(promise: nil)
         }
         loop.scheduleTask(in: acceptTimeout) {
             if !relay.isPaired {
-                log("TLS relay for \(serverName): nobody connected within \(acceptTimeout.nanoseconds / 1_000_000_000) s; closing")
+                log("IRC relay for \(serverName): nobody connected within \(acceptTimeout.nanoseconds / 1_000_000_000) s; closing")
                 relay.close()
             }
         }
@@ -261,43 +380,43 @@ private final class PairingState: Sendable {
         set { box.withLock { $0 = newValue } }
     }
 
-    func accept(_ child: Channel, tlsChannel: Channel, log: @Sendable (String) -> Void) -> EventLoopFuture<Void> {
+    func accept(_ child: Channel, upstream: Channel, log: @Sendable (String) -> Void) -> EventLoopFuture<Void> {
         let loop = child.eventLoop
         guard let relay = relay?.relay else {
-            log("TLS relay: refused a connection that arrived before the relay was ready")
+            log("IRC relay: refused a connection that arrived before the relay was ready")
             return loop.makeFailedFuture(ChannelError.inputClosed)
         }
         let peerPort = child.remoteAddress?.port ?? -1
         let listenerPort = relay.localPort
         guard peerPort > 0, LoopbackPeerCheck.isOwnSocket(peerPort: peerPort, listenerPort: listenerPort) else {
             relay.didReject()
-            log("TLS relay for \(relay.serverName): refused a connection from 127.0.0.1 port \(peerPort), "
+            log("IRC relay for \(relay.serverName): refused a connection from 127.0.0.1 port \(peerPort), "
                 + "which is not a socket of this process")
             return loop.makeFailedFuture(ChannelError.inputClosed)
         }
         guard relay.didAccept(child) else {
             relay.didReject()
-            log("TLS relay for \(relay.serverName): refused a second connection (port \(peerPort))")
+            log("IRC relay for \(relay.serverName): refused a second connection (port \(peerPort))")
             return loop.makeFailedFuture(ChannelError.inputClosed)
         }
-        // Same event loop as the TLS channel (the listener was bootstrapped on it).
+        // Same event loop as the upstream channel (the listener was bootstrapped on it).
         loop.preconditionInEventLoop()
-        precondition(tlsChannel.eventLoop === loop)
+        precondition(upstream.eventLoop === loop)
         do {
             let local = RelayGlueHandler()
             try child.pipeline.syncOperations.addHandler(local)
-            let remote = try tlsChannel.pipeline.syncOperations.handler(type: RelayGlueHandler.self)
-            guard tlsChannel.isActive else {
-                log("TLS relay for \(relay.serverName): the TLS connection closed before libircclient connected")
+            let remote = try upstream.pipeline.syncOperations.handler(type: RelayGlueHandler.self)
+            guard upstream.isActive else {
+                log("IRC relay for \(relay.serverName): the server connection closed before libircclient connected")
                 return loop.makeFailedFuture(ChannelError.ioOnClosedChannel)
             }
             RelayGlueHandler.pair(local, remote)
         } catch {
-            log("TLS relay for \(relay.serverName): could not pair the connections: \(error)")
-            tlsChannel.close(promise: nil)
+            log("IRC relay for \(relay.serverName): could not pair the connections: \(error)")
+            upstream.close(promise: nil)
             return loop.makeFailedFuture(error)
         }
-        child.closeFuture.whenComplete { _ in tlsChannel.close(promise: nil) }
+        child.closeFuture.whenComplete { _ in upstream.close(promise: nil) }
         // Stop listening once the child is set up (closing the parent inside its own accept
         // path would disturb the child's registration).
         let parent = child.parent
@@ -306,86 +425,3 @@ private final class PairingState: Sendable {
     }
 }
 
-struct HandshakeTimeout: Error {
-    var seconds: Int64
-}
-
-/// The certificate has no DNS name matching the server name.
-struct NameMismatch: Error {}
-
-/// NIOSSL also accepts a certificate whose IP SAN matches the connected address even when a
-/// host name was asked for; for a name we require a matching DNS SAN (leftmost-label wildcard
-/// allowed), so a certificate for the address DNS pointed us to is not enough.
-func certificate(_ certificate: NIOSSLCertificate, hasDNSName name: String) -> Bool {
-    let wanted = Array((name.hasSuffix(".") ? String(name.dropLast()) : name).lowercased().utf8)
-    for san in certificate._subjectAlternativeNames() where san.nameType == .dnsName {
-        let pattern = Array(String(decoding: Array(san.contents), as: UTF8.self).lowercased().utf8)
-        if pattern == wanted { return true }
-        // "*.example.org" matches exactly one leftmost label.
-        if pattern.count > 2, pattern[0] == UInt8(ascii: "*"), pattern[1] == UInt8(ascii: "."),
-           let dot = wanted.firstIndex(of: UInt8(ascii: ".")), dot > 0,
-           Array(wanted[dot...]) == Array(pattern[1...]) {
-            return true
-        }
-    }
-    return false
-}
-
-/// Reports the end of the TLS handshake (or its failure) once.
-private final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-
-    private let promise: EventLoopPromise<Void>
-    private let timeout: TimeAmount
-    private let requiredDNSName: String?
-    private var done = false
-    private var timer: Scheduled<Void>?
-
-    init(promise: EventLoopPromise<Void>, timeout: TimeAmount, requiredDNSName: String?) {
-        self.promise = promise
-        self.timeout = timeout
-        self.requiredDNSName = requiredDNSName
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        let channel = context.channel
-        let promise = promise
-        let seconds = timeout.nanoseconds / 1_000_000_000
-        timer = context.eventLoop.scheduleTask(in: timeout) {
-            promise.fail(HandshakeTimeout(seconds: seconds))
-            channel.close(promise: nil)
-        }
-    }
-
-    private func finish(_ result: Result<Void, any Error>) {
-        guard !done else { return }
-        done = true
-        timer?.cancel()
-        promise.completeWith(result)
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted = event as? TLSUserEvent {
-            if let name = requiredDNSName {
-                let peer = try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).peerCertificate
-                guard let peer, certificate(peer, hasDNSName: name) else {
-                    finish(.failure(NameMismatch()))
-                    context.close(promise: nil)
-                    return
-                }
-            }
-            finish(.success(()))
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        finish(.failure(error))
-        context.fireErrorCaught(error)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        finish(.failure(ChannelError.eof))
-        context.fireChannelInactive()
-    }
-}

@@ -1,8 +1,9 @@
 // Pipes bytes between the two channels of an `IRCTLSRelay` (both on one event loop), after
 // NIO's GlueHandler example: a side reads only while its partner is writable, so neither side
-// buffers more than NIO's write-buffer watermarks. Before pairing, the TLS side stops reading
-// and keeps what it had already decrypted, to hand it over at pairing. When either side ends,
-// the other is flushed and closed.
+// buffers more than NIO's write-buffer watermarks. Before pairing, the upstream side stops
+// reading and keeps what it had already received (decrypted, or handed on by the SASL prelude),
+// to hand it over at pairing, before anything else. When either side ends, the other is
+// flushed and closed.
 
 import NIOCore
 import NIOSSL
@@ -18,9 +19,16 @@ final class RelayGlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var pendingRead = false
     private var early: [ByteBuffer] = []
     private var ended = false
-    /// Set once the TLS handshake is done: until then reads must flow (the handshake needs
-    /// them); after it, an unpaired side stops reading.
-    private var handshakeDone = false
+    /// While unpaired, hold reads (the upstream must not be read into memory without bound
+    /// before libircclient is there). A TLS upstream starts with this off, because the
+    /// handshake needs reads, and turns it on at `handshakeCompleted`; a plain upstream holds
+    /// from the start. The SASL prelude, which sits in front of this handler, issues its own
+    /// reads while it runs.
+    private var holdsReadsUntilPaired: Bool
+
+    init(holdsReadsUntilPaired: Bool = false) {
+        self.holdsReadsUntilPaired = holdsReadsUntilPaired
+    }
 
     static func pair(_ a: RelayGlueHandler, _ b: RelayGlueHandler) {
         a.partner = b
@@ -106,7 +114,7 @@ final class RelayGlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .handshakeCompleted = event as? TLSUserEvent {
-            handshakeDone = true
+            holdsReadsUntilPaired = true
         }
         if let event = event as? ChannelEvent, case .inputClosed = event {
             // No half-close across the relay: the side that stopped sending is finished.
@@ -127,7 +135,7 @@ final class RelayGlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if partner == nil, !handshakeDone {
+        if partner == nil, !holdsReadsUntilPaired {
             context.read()
         } else if let partner, partner.partnerWritable {
             context.read()
