@@ -135,7 +135,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "CausewayDaemonTests", dependencies: ["CausewayDaemon"]),
+        .testTarget(name: "CausewayDaemonTests", dependencies: ["CausewayDaemon", "IRCBridge"]),
         .testTarget(name: "SMSBridgeTests", dependencies: ["SMSBridge", "SMSStubCarrier"]),
         .testTarget(name: "IRCBridgeTests", dependencies: ["IRCBridge", "GatewayCore"]),
     ],

@@ -76,6 +76,31 @@ enum BridgeKinds {
                 settings.throttle = throttle == "off" ? .unlimited : .publicNetwork
             }
             if let length = irc.int("max_nick_length", in: 9...64, what: "the longest nick accepted at registration") { settings.maxNickLength = length }
+            if let allow = irc.bool("allow_raw_commands", what: "let users send raw IRC commands to a server's JID") { settings.allowRawCommands = allow }
+            if let allow = irc.bool("allow_unverified_tls", what: "let users turn certificate verification off in their own server settings") {
+                settings.allowUnverifiedTLS = allow
+            }
+            if let poll = irc.seconds("presence_poll", in: 1...3600, what: "how often contacts' presence is polled with ISON where a server has no MONITOR") {
+                settings.presencePollInterval = poll
+            }
+            irc.table("servers", what: "servers by the name JIDs use: aliases and per-server settings") { servers in
+                servers.eachTable(what: "one server: address, ports, tls, verify_certificates") { name, server in
+                    if (try? IRCAddress.validateServer(name)) == nil {
+                        server.problem(nil, "the server name '\(name)' must look like a host name (letters, digits, dots, dashes)")
+                    }
+                    var entry = IRCServerSettings()
+                    if let address = server.string("address", what: "the host to connect to for this name") {
+                        if (try? IRCAddress.validateServer(address)) == nil {
+                            server.problem("address", "'address' must be a host name or address, not \"\(address)\"")
+                        }
+                        entry.address = address
+                    }
+                    entry.ports = server.intArray("ports", in: 1...65535, what: "ports to try in order")?.map { UInt16($0) }
+                    entry.tls = server.bool("tls", what: "reach this server over TLS")
+                    entry.verifyCertificates = server.bool("verify_certificates", what: "check this server's certificate")
+                    settings.servers[name.lowercased()] = entry
+                }
+            }
         }
         return .irc(settings)
     }

@@ -124,6 +124,38 @@ final class TOMLTableReader {
         reader.finish()
     }
 
+    /// Every key of this table as a sub-table of its own (`[irc.servers.NAME]`), in order.
+    func eachTable(what: String, read: (String, TOMLTableReader) -> Void) {
+        for key in table.keys.sorted() {
+            knownKeys.append(key)
+            guard let subtable = table[key]?.table else {
+                problem(key, "'\(key)' must be a table (\(what))")
+                continue
+            }
+            let reader = TOMLTableReader(file: file, table: subtable, path: path + [key], locator: locator, report: report)
+            read(key, reader)
+            reader.finish()
+        }
+    }
+
+    /// An array of integers, each within `range`.
+    func intArray(_ key: String, in range: ClosedRange<Int>, what: String) -> [Int]? {
+        guard let value = value(key, required: false, what: what) else { return nil }
+        guard let array = value.array, !array.isEmpty else {
+            problem(key, "'\(key)' must be a non-empty array of integers (\(what))")
+            return nil
+        }
+        var ints: [Int] = []
+        for element in array {
+            guard let int = element.int, range.contains(int) else {
+                problem(key, "'\(key)' must hold integers between \(range.lowerBound) and \(range.upperBound) (\(what))")
+                return nil
+            }
+            ints.append(int)
+        }
+        return ints
+    }
+
     /// Reports every key nobody asked for: a typo must not be silently ignored.
     func finish() {
         for key in table.keys where !knownKeys.contains(key) {

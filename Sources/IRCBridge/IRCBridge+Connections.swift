@@ -2,14 +2,29 @@ import GatewayCore
 import NIOPosix
 
 extension IRCBridge {
-    /// The user's registered connection to `server`, opening it if needed.
+    /// The user's registered connection to `server`, opening it if needed. Callers that come
+    /// while it opens wait for the same attempt (which may try several ports).
     func connectedConnection(for account: BridgeAccount, server: String) async throws(BridgeError) -> IRCBridgeConnection {
         let key = IRCBridgeConnection.Key(user: account.user, server: server.lowercased())
-        if let existing = connections[key] {
-            try await waitUntilConnected(existing)
-            return existing
+        if let opening = openings[key] {
+            try await opening.value.get()
+        } else if connections[key] == nil {
+            let opening = Task { await self.open(key, account: account).map { _ in () } }
+            openings[key] = opening
+            let result = await opening.value
+            openings[key] = nil
+            try result.get()
         }
+        guard let connection = connections[key] else {
+            throw BridgeError(.remoteServerTimeout, "The connection to \(key.server) was closed")
+        }
+        try await waitUntilConnected(connection)
+        return connection
+    }
 
+    /// Where and how to connect `account` to `server`: the admin's server table, the user's own
+    /// settings for the server, then the registration.
+    func connectionPlan(for account: BridgeAccount, server: String) async throws(BridgeError) -> IRCConnectionPlan {
         var values = account.record.fields
         values["password"] = account.record.secrets["password"]
         let record: RegistrationRecord
@@ -18,14 +33,73 @@ extension IRCBridge {
         } catch {
             throw BridgeError(.notAcceptable, "Your registration is not usable (\(error.text)); register again")
         }
-        let nick = record.fields["nick"]!
+        let admin = settings.servers[server] ?? IRCServerSettings()
+        let serverAddress = IRCAddress.server(server).localpart(fixedServer: settings.fixedServer)
+        let mine = settings.fixedServer == nil
+            ? IRCServerPreferences(await events?.contactSettings(user: account.user, address: serverAddress))
+            : IRCServerPreferences()
+        let nick = mine.nick ?? record.fields["nick"]!
+        let tls = mine.tls ?? admin.tls ?? settings.tls
+        let verify = (admin.verifyCertificates ?? settings.verifyCertificates) && (mine.verifyCertificates ?? true)
+        var afterConnect: [String] = []
+        if let password = mine.nickServPassword {
+            afterConnect.append("PRIVMSG NickServ :IDENTIFY \(password)")
+        }
+        afterConnect += mine.afterConnect
+        return IRCConnectionPlan(
+            host: admin.address ?? server,
+            ports: mine.ports ?? admin.ports ?? [settings.defaultPort],
+            tls: tls,
+            verification: verify ? .full(trustRoots: settings.trustRoots.map { .pemFile($0) } ?? .default) : .none,
+            password: mine.password ?? record.secrets["password"],
+            nick: nick, username: record.fields["username"] ?? nick, realname: record.fields["realname"] ?? nick,
+            sasl: mine.saslPassword.map { IRCTLSRelay.SASLCredentials(username: mine.saslUsername ?? nick, password: $0) },
+            afterConnect: afterConnect
+        )
+    }
 
+    /// Opens the connection, trying the plan's ports in order while the server cannot be reached.
+    func open(_ key: IRCBridgeConnection.Key, account: BridgeAccount) async -> Result<IRCBridgeConnection, BridgeError> {
+        let plan: IRCConnectionPlan
+        do throws(BridgeError) {
+            plan = try await connectionPlan(for: account, server: key.server)
+        } catch {
+            return .failure(error)
+        }
+        // Name resolution happens here, off the loop threads; the engine only takes IP literals.
+        let address: String
+        do throws(IRCHostResolver.Failure) {
+            address = try await IRCHostResolver.resolve(plan.host)[0]
+        } catch {
+            return .failure(BridgeError(.remoteServerNotFound, "The IRC server \(plan.host) could not be found: \(error.reason)"))
+        }
+        var failure = BridgeError(.remoteServerTimeout, "No port to connect to \(key.server)")
+        for (index, port) in plan.ports.enumerated() {
+            let attempt = await attempt(key, plan: plan, address: address, port: port)
+            switch attempt {
+            case .success(let connection):
+                return .success(connection)
+            case .failure(let error):
+                failure = error.error
+                // Only a server that could not be reached is tried on its next port.
+                guard error.unreachable, index + 1 < plan.ports.count, accounts[key.user] != nil else {
+                    if case .tlsFailure = error.kind { await tellUser(key, error.error.text) }
+                    return .failure(failure)
+                }
+            }
+        }
+        return .failure(failure)
+    }
+
+    /// One attempt on one port.
+    private func attempt(_ key: IRCBridgeConnection.Key, plan: IRCConnectionPlan, address: String, port: UInt16) async -> Result<IRCBridgeConnection, AttemptFailure> {
         nextConnectionID += 1
         let connection = IRCBridgeConnection(
             id: nextConnectionID, key: key,
-            session: loops.makeSession(label: "\(account.user) \(key.server)"),
-            nick: nick, bucket: settings.throttle
+            session: loops.makeSession(label: "\(key.user) \(key.server)"),
+            nick: plan.nick, bucket: settings.throttle
         )
+        connection.afterConnect = plan.afterConnect
         connections[key] = connection
         startConsuming(connection)
         let timeout = settings.connectTimeout
@@ -35,54 +109,76 @@ extension IRCBridge {
             await self?.connectTimedOut(connection: id, key: key, after: timeout)
         }
 
-        // Name resolution happens here, off the loop threads; the engine only takes IP literals.
-        let host: String
-        do throws(IRCHostResolver.Failure) {
-            host = try await IRCHostResolver.resolve(server)[0]
-        } catch {
-            let failure = BridgeError(.remoteServerNotFound, "The IRC server \(server) could not be found: \(error.reason)")
-            close(connection, error: failure)
-            throw failure
-        }
-        var connectHost = host
-        var connectPort = settings.defaultPort
-        if settings.tls {
-            // The TLS handshake, certificate and name checks happen before libircclient says a
-            // word, so a failed verification never falls back to plain text.
-            let verification: IRCTLSRelay.Verification = settings.verifyCertificates
-                ? .full(trustRoots: settings.trustRoots.map { .pemFile($0) } ?? .default)
-                : .none
+        var connectHost = address
+        var connectPort = port
+        if plan.tls || plan.sasl != nil {
+            // The TLS handshake, certificate and name checks and SASL happen before libircclient
+            // says a word, so a failed verification never falls back to plain text.
             do {
                 let relay = try await IRCTLSRelay.open(
-                    host: host, port: Int(settings.defaultPort), serverName: server,
-                    verification: verification, group: MultiThreadedEventLoopGroup.singleton
+                    host: address, port: Int(port), serverName: plan.host,
+                    transport: plan.tls ? .tls(plan.verification) : .plain, sasl: plan.sasl,
+                    group: MultiThreadedEventLoopGroup.singleton
                 )
                 guard connection.state == .connecting else {
                     relay.close()
-                    throw BridgeError(.remoteServerTimeout, "The connection to \(server) was closed")
+                    return .failure(AttemptFailure(BridgeError(.remoteServerTimeout, "The connection to \(key.server) was closed"), kind: .other))
                 }
                 connection.relay = relay
+                if plan.sasl != nil, relay.saslOutcome == .notOffered {
+                    await tellUser(key, "\(key.server) does not offer SASL; connecting without it.")
+                }
                 connectHost = "127.0.0.1"
                 connectPort = UInt16(relay.localPort)
-            } catch let error as BridgeError {
-                throw error
             } catch {
-                let failure = BridgeError(.remoteServerTimeout, "Could not connect to \(server) securely: \(error)")
+                let (failure, kind) = Self.describe(error, server: key.server, port: port)
                 close(connection, error: failure)
-                await tellUser(key, failure.text)
-                throw failure
+                return .failure(AttemptFailure(failure, kind: kind))
             }
         }
-        // Logged out or timed out while resolving?
+        // Logged out or timed out meanwhile?
         if connection.state == .connecting {
             connection.session.connect(IRCConnectionConfig(
-                host: connectHost, port: connectPort, password: record.secrets["password"],
-                nick: nick, username: record.fields["username"], realname: record.fields["realname"],
+                host: connectHost, port: connectPort, password: plan.password,
+                nick: plan.nick, username: plan.username, realname: plan.realname,
                 registrationTimeout: timeout
             ))
         }
-        try await waitUntilConnected(connection)
-        return connection
+        do throws(BridgeError) {
+            try await waitUntilConnected(connection)
+            return .success(connection)
+        } catch {
+            return .failure(AttemptFailure(error, kind: connection.reachedServer ? .other : .unreachable))
+        }
+    }
+
+    /// Why one attempt failed, and whether the next port is worth a try.
+    struct AttemptFailure: Error {
+        enum Kind { case unreachable, tlsFailure, other }
+        var error: BridgeError
+        var kind: Kind
+        var unreachable: Bool { kind == .unreachable }
+        init(_ error: BridgeError, kind: Kind) {
+            self.error = error
+            self.kind = kind
+        }
+    }
+
+    private static func describe(_ error: any Error, server: String, port: UInt16) -> (BridgeError, AttemptFailure.Kind) {
+        switch error as? IRCTLSError {
+        case .connectFailed(let text)?:
+            return (BridgeError(.remoteServerTimeout, "Could not reach \(server) on port \(port): \(text)"), .unreachable)
+        case .saslFailed(let text)?:
+            return (BridgeError(.notAuthorized, "\(server) refused your SASL login: \(text)"), .tlsFailure)
+        case .saslTimedOut?:
+            return (BridgeError(.remoteServerTimeout, "\(server) did not finish the SASL login"), .tlsFailure)
+        case .invalidCredentials(let text)?:
+            return (BridgeError(.notAcceptable, "Your SASL settings for \(server) cannot be used: \(text)"), .tlsFailure)
+        case let tlsError?:
+            return (BridgeError(.remoteServerTimeout, "Could not connect to \(server): \(tlsError)"), .tlsFailure)
+        case nil:
+            return (BridgeError(.remoteServerTimeout, "Could not connect to \(server): \(error)"), .unreachable)
+        }
     }
 
     func waitUntilConnected(_ connection: IRCBridgeConnection) async throws(BridgeError) {
@@ -110,6 +206,11 @@ extension IRCBridge {
         connection.timer?.cancel()
         connection.timer = nil
         connection.outbox.removeAll()
+        connection.presencePoll?.cancel()
+        connection.presencePoll = nil
+        for folded in Array(connection.whois.keys) {
+            finishWhois(folded, on: connection, with: .failure(BridgeError(.remoteServerTimeout, "The connection to \(connection.key.server) closed before WHOIS was answered")))
+        }
         connection.relay?.close()
         connection.relay = nil
         if connections[connection.key] === connection { connections[connection.key] = nil }

@@ -1,7 +1,7 @@
 import GatewayCore
 
 extension IRCBridge {
-    // MARK: - Inbound
+    // MARK: - Events from a session
 
     func startConsuming(_ connection: IRCBridgeConnection) {
         let session = connection.session
@@ -20,7 +20,9 @@ extension IRCBridge {
     func handle(_ event: IRCEvent, connection id: UInt64, key: IRCBridgeConnection.Key) async {
         guard let connection = connections[key], connection.id == id else { return }
         switch event {
-        case .connecting, .sendFailed:
+        case .connecting:
+            connection.reachedServer = true
+        case .sendFailed:
             break
         case .connected:
             guard connection.state == .connecting else { return }
@@ -30,30 +32,67 @@ extension IRCBridge {
             let waiters = connection.waiters
             connection.waiters = []
             for waiter in waiters { waiter.resume(returning: .success(())) }
-        case .numeric(let code, _, let params):
-            await handleNumeric(code, params, on: connection)
-        case .message(let kind, _, let origin, let params):
-            await handleMessage(kind, origin: origin, params: params, on: connection)
+            await registered(connection)
+        case .numeric(let code, let origin, let params):
+            await handleNumeric(code, origin: origin, params, on: connection)
+        case .message(let kind, let command, let origin, let params):
+            await handleMessage(kind, command: command, origin: origin, params: params, on: connection)
         case .disconnected(let error, let requested, let unsentLines):
-            let wasConnected = connection.state == .connected
-            let reason = error?.message ?? "the server closed the connection"
-            let waiting = connection.outbox
-            close(connection, error: BridgeError(.remoteServerTimeout, "Could not connect to \(key.server): \(reason)"))
-            if wasConnected, !requested {
-                let lost = unsentLines > 0 ? " \(unsentLines) line(s) handed to the server may not have arrived." : ""
-                await tellUser(key, "Disconnected from \(key.server): \(reason).\(lost) Reconnecting…")
-                scheduleReconnect(key, attempt: 0, carrying: waiting)
-            }
+            await disconnected(connection, error: error, requested: requested, unsentLines: unsentLines)
         }
     }
 
-    func handleNumeric(_ code: UInt32, _ params: [String], on connection: IRCBridgeConnection) async {
+    /// Registration finished: the user's commands go out, presence watching starts, and the
+    /// server's JID shows online.
+    private func registered(_ connection: IRCBridgeConnection) async {
+        connection.presence.apply(connection.isupport)
+        if !connection.afterConnect.isEmpty { enqueue(connection.afterConnect, on: connection) }
+        startWatching(on: connection)
+        await reportServerPresence(connection.key, .available(status: "Connected as \(connection.nick)"))
+    }
+
+    private func disconnected(_ connection: IRCBridgeConnection, error: IRCError?, requested: Bool, unsentLines: Int) async {
+        let key = connection.key
+        let wasConnected = connection.state == .connected
+        let reason = error?.message ?? "the server closed the connection"
+        let waiting = connection.outbox
+        for change in connection.presence.connectionLost() { await reportContact(change, key) }
+        close(connection, error: BridgeError(.remoteServerTimeout, "Could not connect to \(key.server): \(reason)"))
+        guard wasConnected else { return }
+        if requested {
+            await reportServerPresence(key, .unavailable())
+            return
+        }
+        let lost = unsentLines > 0 ? " \(unsentLines) line(s) handed to the server may not have arrived." : ""
+        await reportServerPresence(key, .away(status: "Reconnecting: \(reason)"))
+        await tellUser(key, "Disconnected from \(key.server): \(reason).\(lost) Reconnecting…")
+        startReconnecting(key, carrying: waiting)
+    }
+
+    // MARK: - Numerics
+
+    func handleNumeric(_ code: UInt32, origin: String?, _ params: [String], on connection: IRCBridgeConnection) async {
+        let key = connection.key
         switch code {
         case 1: // RPL_WELCOME: the first parameter is our nick as the server took it.
             if let nick = params.first, !nick.isEmpty { connection.nick = nick }
+        case 2, 3, 4, 251...266:
+            break // Greetings and LUSERS: noise for a chat client.
+        case 5: // RPL_ISUPPORT <me> TOKEN… :are supported by this server
+            if params.count > 2 { connection.isupport.apply(tokens: Array(params[1..<(params.count - 1)])) }
+        case 375: // RPL_MOTDSTART
+            connection.motd = []
+        case 372: // RPL_MOTD <me> :- text
+            guard connection.motd != nil, let line = params.last else { return }
+            connection.motd?.append(line.hasPrefix("- ") ? String(line.dropFirst(2)) : line)
+        case 376, 422: // RPL_ENDOFMOTD, ERR_NOMOTD
+            if let motd = connection.motd, !motd.isEmpty {
+                await tellUser(key, "Message of the day of \(key.server):\n" + motd.map(IRCFormatting.plainText).joined(separator: "\n"))
+            }
+            connection.motd = nil
         case 433 where connection.state == .connecting: // ERR_NICKNAMEINUSE
             guard connection.nickAttempts < 3 else {
-                close(connection, error: BridgeError(.conflict, "The nick \(connection.requestedNick) is taken on \(connection.key.server)"))
+                close(connection, error: BridgeError(.conflict, "The nick \(connection.requestedNick) is taken on \(key.server)"))
                 return
             }
             connection.nickAttempts += 1
@@ -61,51 +100,91 @@ extension IRCBridge {
             connection.nick = alternative
             connection.session.send("NICK \(alternative)")
         case 432 where connection.state == .connecting: // ERR_ERRONEUSNICKNAME
-            close(connection, error: BridgeError(.notAcceptable, "\(connection.key.server) refuses the nick \(connection.requestedNick)"))
+            close(connection, error: BridgeError(.notAcceptable, "\(key.server) refuses the nick \(connection.requestedNick)"))
         case 464, 465: // ERR_PASSWDMISMATCH, ERR_YOUREBANNEDCREEP
-            close(connection, error: BridgeError(.notAuthorized, "\(connection.key.server) refused the connection: \(params.last ?? "")"))
+            close(connection, error: BridgeError(.notAuthorized, "\(key.server) refused the connection: \(params.last ?? "")"))
+        case 303, 730, 731, 734: // ISON and MONITOR
+            for change in connection.presence.handleNumeric(code, params) { await reportContact(change, key) }
         case 401: // ERR_NOSUCHNICK <me> <target> :No such nick
             guard params.count >= 2 else { return }
             let target = params[1]
-            if let id = connection.lastSent.removeValue(forKey: Self.caseMapping.fold(target)) {
-                await report(.delivery(user: connection.key.user, legacyMessageID: id, outcome: .failed("No such nick: \(target)")))
+            let folded = connection.caseMapping.fold(target)
+            let answeredWhois = finishWhois(folded, on: connection, with: .failure(BridgeError(.itemNotFound, "No such nick: \(target)")))
+            if let id = connection.lastSent.removeValue(forKey: folded) {
+                await report(.delivery(user: key.user, legacyMessageID: id, outcome: .failed("No such nick: \(target)")))
+            } else if !answeredWhois {
+                await showServerReply(code, params, on: connection)
             }
+        case 301, 311, 312, 313, 317, 318, 319, 330, 338, 378, 671:
+            if !collectWhois(code, params, on: connection) { await showServerReply(code, params, on: connection) }
+        default:
+            await showServerReply(code, params, on: connection)
+        }
+    }
+
+    /// A numeric nothing else handles reaches the user from the server JID when it is an error,
+    /// or when it may answer a raw command they sent.
+    private func showServerReply(_ code: UInt32, _ params: [String], on connection: IRCBridgeConnection) async {
+        let answersRawCommand = connection.rawRepliesUntil.map { ContinuousClock.now < $0 } ?? false
+        guard connection.state == .connected, answersRawCommand || (400..<600).contains(code) else { return }
+        let text = params.dropFirst().map(IRCFormatting.plainText).joined(separator: " ")
+        await tellUser(connection.key, text.isEmpty ? "\(code)" : "\(text) (\(code))")
+    }
+
+    // MARK: - Commands
+
+    func handleMessage(_ kind: IRCMessageKind, command: String, origin: String?, params: [String], on connection: IRCBridgeConnection) async {
+        let key = connection.key
+        let senderNick = origin.flatMap(Self.nick(fromOrigin:))
+        switch kind {
+        case .privmsg, .notice, .ctcpAction:
+            guard params.count >= 2 else { return }
+            guard let nick = senderNick else {
+                // A notice from the server itself: shown from the server's JID once registered
+                // (the "looking up your hostname" chatter before is noise).
+                if kind == .notice, connection.state == .connected {
+                    await tellUser(key, IRCFormatting.plainText(params[params.count - 1]))
+                }
+                return
+            }
+            // Anything to a channel is not private chat.
+            guard let first = params[0].first, !Self.channelPrefixes.contains(first) else { return }
+            for change in connection.presence.sawActivity(from: nick) { await reportContact(change, key) }
+            let text = IRCFormatting.plainText(params[params.count - 1])
+            let body = kind == .ctcpAction ? "/me " + text : text
+            guard !text.isEmpty || kind == .ctcpAction else { return }
+            await report(.message(user: key.user, from: contactAddress(nick: nick, server: key.server), body: body, legacyMessageID: nil))
+        case .ctcpRequest:
+            answerCTCP(origin: origin, request: params.last ?? "", on: connection)
+        case .nick:
+            guard let oldNick = senderNick, let newNick = params.first else { return }
+            if connection.caseMapping.equals(oldNick, connection.nick) {
+                connection.nick = newNick
+                return
+            }
+            for change in connection.presence.sawNickChange(from: oldNick, to: newNick) { await reportContact(change, key) }
+        case .quit:
+            guard let nick = senderNick else { return }
+            for change in connection.presence.sawQuit(of: nick) { await reportContact(change, key) }
+        case .unknown where command == "ERROR":
+            // The server is closing the link; the disconnect follows and says the rest.
+            break
         default:
             break
         }
     }
 
-    func handleMessage(_ kind: IRCMessageKind, origin: String?, params: [String], on connection: IRCBridgeConnection) async {
-        switch kind {
-        case .privmsg, .notice, .ctcpAction:
-            // Server notices (origin without nick!user@host) and anything to a channel are not
-            // private chat.
-            guard let origin, let bang = origin.firstIndex(of: "!"), bang > origin.startIndex,
-                  params.count >= 2, let first = params[0].first, !Self.channelPrefixes.contains(first)
-            else { return }
-            let nick = String(origin[..<bang])
-            let text = IRCFormatting.plainText(params[params.count - 1])
-            let body = kind == .ctcpAction ? "/me " + text : text
-            guard !text.isEmpty || kind == .ctcpAction else { return }
-            let from = IRCAddress.user(nick: nick, server: connection.key.server).localpart(fixedServer: settings.fixedServer)
-            await report(.message(user: connection.key.user, from: from, body: body, legacyMessageID: nil))
-        case .ctcpRequest:
-            answerCTCP(origin: origin, request: params.last ?? "", on: connection)
-        case .nick:
-            guard let origin, let newNick = params.first else { return }
-            let oldNick = origin.split(separator: "!", maxSplits: 1).first.map(String.init) ?? origin
-            if Self.caseMapping.equals(oldNick, connection.nick) { connection.nick = newNick }
-        default:
-            break
-        }
+    /// The nick in a `nick!user@host` prefix; `nil` for a server's prefix.
+    static func nick(fromOrigin origin: String) -> String? {
+        guard let bang = origin.firstIndex(of: "!"), bang > origin.startIndex else { return nil }
+        return String(origin[..<bang])
     }
 
     /// Answers CTCP VERSION and PING as a client would (libircclient's own answers are off once
     /// requests are handled). Answers go through the throttled queue, so a flood of requests
     /// cannot get the user killed for flooding.
     func answerCTCP(origin: String?, request: String, on connection: IRCBridgeConnection) {
-        guard let origin, let bang = origin.firstIndex(of: "!"), bang > origin.startIndex else { return }
-        let nick = String(origin[..<bang])
+        guard let nick = origin.flatMap(Self.nick(fromOrigin:)) else { return }
         let parts = request.split(separator: " ", maxSplits: 1).map(String.init)
         let answer: String
         switch parts.first?.uppercased() {
@@ -120,5 +199,16 @@ extension IRCBridge {
     func report(_ event: BridgeEvent) async {
         // The sink stores events durably; if it cannot, IRC has no way to ask for a resend.
         try? await events?.report(event)
+    }
+
+    /// A message to the user from the IRC server's own JID.
+    func tellUser(_ key: IRCBridgeConnection.Key, _ text: String) async {
+        await report(.message(user: key.user, from: IRCAddress.server(key.server).localpart(fixedServer: settings.fixedServer),
+                              body: text, legacyMessageID: nil))
+    }
+
+    /// The legacy address of a nick on a server, as the roster has it (lower-cased, like JIDs).
+    func contactAddress(nick: String, server: String) -> String {
+        IRCAddress.user(nick: IRCAddress.lowercasedASCII(nick), server: server).localpart(fixedServer: settings.fixedServer)
     }
 }

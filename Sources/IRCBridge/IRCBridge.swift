@@ -35,9 +35,13 @@ public actor IRCBridge: Bridge {
     var connections: [IRCBridgeConnection.Key: IRCBridgeConnection] = [:]
     var nextConnectionID: UInt64 = 0
     var nextMessageNumber: UInt64 = 0
+    /// Connection attempts under way (a plan may try several ports), shared by every caller.
+    var openings: [IRCBridgeConnection.Key: Task<Result<Void, BridgeError>, Never>] = [:]
+    /// The nicks in each user's roster, by server: what presence is watched for.
+    var watchedNicks: [String: [String: Set<String>]] = [:]
+    /// Dropped connections being re-established, with what the user sent meanwhile.
+    var reconnecting: [IRCBridgeConnection.Key: PendingLines] = [:]
 
-    /// Case folding for nicks until the server's ISUPPORT CASEMAPPING is tracked.
-    static let caseMapping = IRCCaseMapping.rfc1459
     /// Channel prefixes: a PRIVMSG target starting with one is not us.
     static let channelPrefixes: Set<Character> = ["#", "&", "+", "!"]
 
@@ -63,6 +67,10 @@ public actor IRCBridge: Bridge {
         "Choose the nick you will use on IRC. The gateway connects to a server the first time you write to someone there."
     }
 
+    public nonisolated var reportsContactPresence: Bool { true }
+
+    public nonisolated var canStayConnected: Bool { true }
+
     public nonisolated var contactPrompt: ContactPrompt {
         settings.fixedServer == nil
             ? ContactPrompt(description: "Enter the nick and the IRC server, e.g. bob%irc.libera.chat", prompt: "nick%server")
@@ -74,7 +82,7 @@ public actor IRCBridge: Bridge {
     }
 
     public func stop() async {
-        let users = Set(accounts.keys).union(connections.keys.map(\.user))
+        let users = Set(accounts.keys).union(connections.keys.map(\.user)).union(reconnecting.keys.map(\.user))
         for user in users { await logOut(user: user) }
     }
 
@@ -128,6 +136,10 @@ public actor IRCBridge: Bridge {
     /// QUITs every connection of `user`.
     public func logOut(user: String) async {
         accounts[user] = nil
+        watchedNicks[user] = nil
+        for key in reconnecting.keys where key.user == user {
+            await giveUp(key, reason: "you logged out")
+        }
         for (key, connection) in connections where key.user == user {
             close(connection, error: BridgeError(.remoteServerTimeout, "You logged out"))
             connection.session.disconnect(quitMessage: "Logged out")
@@ -146,23 +158,39 @@ public actor IRCBridge: Bridge {
         switch address {
         case .channel:
             throw BridgeError(.featureNotImplemented, "channels come with the next step")
-        case .server:
-            throw BridgeError(.featureNotImplemented, "commands to an IRC server come with a later step")
+        case .server(let server):
+            try await sendRawCommands(message.body, to: server, from: account)
+            return nil
         case .user(let nick, let server):
-            let connection = try await connectedConnection(for: account, server: server)
+            let key = Self.key(account.user, server)
+            // While a dropped connection comes back, messages wait for it, in order.
+            let connection = reconnecting[key] == nil ? try await connectedConnection(for: account, server: server) : nil
             let lines: [String]
             do throws(IRCLineError) {
-                lines = try IRCLineSplitter(nick: connection.nick).lines(.privmsg, target: nick, body: message.body)
+                // Without a connection our nick may change; the longest allowed keeps lines short enough.
+                let ownNick = connection?.nick ?? String(repeating: "n", count: settings.maxNickLength)
+                lines = try IRCLineSplitter(nick: ownNick).lines(.privmsg, target: nick, body: message.body).map(Self.withoutLineEnd)
             } catch {
                 throw BridgeError(.notAcceptable, "\(error)")
             }
             guard !lines.isEmpty else { return nil }
             nextMessageNumber += 1
             let id = "irc-\(nextMessageNumber)"
-            connection.lastSent[Self.caseMapping.fold(nick)] = id
-            enqueue(lines.map(Self.withoutLineEnd), on: connection)
+            if let connection {
+                connection.lastSent[connection.caseMapping.fold(nick)] = id
+                enqueue(lines, on: connection)
+            } else if reconnecting[key] != nil {
+                reconnecting[key]?.lines += lines
+                reconnecting[key]?.messageIDs.append(id)
+            } else {
+                throw BridgeError(.remoteServerTimeout, "The connection to \(server) was lost; try again")
+            }
             return id
         }
+    }
+
+    static func key(_ user: String, _ server: String) -> IRCBridgeConnection.Key {
+        IRCBridgeConnection.Key(user: user, server: server.lowercased())
     }
 
     /// The session engine takes lines without their CR LF.
@@ -177,10 +205,13 @@ public actor IRCBridge: Bridge {
     public nonisolated func normalizeAddress(_ input: String) -> Result<String, AddressError> {
         do throws(IRCAddressError) {
             let address = try IRCAddress(localpart: input, fixedServer: settings.fixedServer, maxNickLength: settings.maxNickLength)
+            // Lower-cased like JID local parts (servers lower-case them anyway), so `Bob` and
+            // `bob` are one contact; IRC's own case mapping applies on the wire.
+            let lower = IRCAddress.lowercasedASCII
             let normalized: IRCAddress = switch address {
-            case .user(let nick, let server): .user(nick: nick, server: server.lowercased())
-            case .channel(let name, let server): .channel(name: name, server: server.lowercased())
-            case .server(let server): .server(server.lowercased())
+            case .user(let nick, let server): .user(nick: lower(nick), server: lower(server))
+            case .channel(let name, let server): .channel(name: lower(name), server: lower(server))
+            case .server(let server): .server(lower(server))
             }
             return .success(normalized.localpart(fixedServer: settings.fixedServer))
         } catch {

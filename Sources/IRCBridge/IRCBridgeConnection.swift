@@ -44,6 +44,24 @@ final class IRCBridgeConnection {
     var timer: Task<Void, Never>?
     /// The TLS link libircclient talks through, when the bridge uses TLS.
     var relay: IRCTLSRelay?
+    /// True once TCP reached the server: a failure after that is not "unreachable".
+    var reachedServer = false
+    /// Lines to send once registered (NickServ, the user's commands).
+    var afterConnect: [String] = []
+    /// What the server announced (005 RPL_ISUPPORT).
+    var isupport = ISupport()
+    /// Who of the user's contacts on this server is online.
+    var presence = IRCPresenceTracker()
+    /// Polls ISON while connected, where the server has no MONITOR.
+    var presencePoll: Task<Void, Never>?
+    /// MOTD lines being collected (375 … 376), sent to the user as one message.
+    var motd: [String]?
+    /// WHOIS replies being collected, by case-folded nick.
+    var whois: [String: IRCWhoisReply] = [:]
+    /// Until when unhandled numerics are shown to the user: they answer a raw command.
+    var rawRepliesUntil: ContinuousClock.Instant?
+
+    var caseMapping: IRCCaseMapping { isupport.caseMapping }
 
     init(id: UInt64, key: Key, session: IRCSession, nick: String, bucket: TokenBucket) {
         self.id = id

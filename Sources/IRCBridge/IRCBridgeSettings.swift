@@ -17,6 +17,16 @@ public struct IRCBridgeSettings: Sendable, Hashable {
     public var maxNickLength: Int
     /// Time allowed to connect and register with a server on first use.
     public var connectTimeout: Duration
+    /// Servers by the name JIDs use: aliases and per-server defaults.
+    public var servers: [String: IRCServerSettings] = [:]
+    /// Whether users may send raw IRC commands to a server's JID.
+    public var allowRawCommands = false
+    /// Whether users may turn certificate verification off for a server in their own settings.
+    public var allowUnverifiedTLS = false
+    /// How often contacts' presence is polled with ISON where the server has no MONITOR.
+    public var presencePollInterval: Duration = .seconds(60)
+    /// How long a WHOIS may take before a vCard request gives up.
+    public var whoisTimeout: Duration = .seconds(10)
 
     public init(
         fixedServer: String? = nil,

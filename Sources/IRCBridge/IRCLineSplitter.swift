@@ -203,6 +203,23 @@ public struct IRCLineSplitter: Sendable, Hashable {
         return line
     }
 
+    /// Checks a line a user typed as a raw IRC command (to the server JID, or as a command to
+    /// send after connecting): one line, a command word first, no control character, under the
+    /// 512-byte limit. Returns it without a line end; a leading `/` is dropped, as clients type it.
+    public static func rawCommand(_ text: String) throws(IRCLineError) -> String {
+        var line = text.trimmingASCIISpaces()
+        if line.hasPrefix("/") { line.removeFirst() }
+        // IRC formatting codes and CTCP's \u{01} are text; every other control is refused.
+        let formatting: Set<UInt32> = [0x01, 0x02, 0x03, 0x0F, 0x16, 0x1D, 0x1F]
+        for scalar in line.unicodeScalars where (scalar.value < 0x20 && !formatting.contains(scalar.value)) || scalar.value == 0x7F {
+            throw .invalidTrailing(reason: "it contains the control character U+" + String(scalar.value, radix: 16, uppercase: true))
+        }
+        let verb = String(line.prefix { $0 != " " })
+        _ = try validateVerb(verb)
+        guard line.utf8.count + 2 <= maxLineBytes else { throw .lineTooLong(bytes: line.utf8.count + 2) }
+        return line
+    }
+
     /// Checks a PRIVMSG/NOTICE target: one nick or channel, nothing that would split it or
     /// address a second one.
     public static func validateTarget(_ target: String) throws(IRCLineError) {
@@ -237,5 +254,14 @@ public struct IRCLineSplitter: Sendable, Hashable {
                 continue
             }
         }
+    }
+}
+
+extension String {
+    func trimmingASCIISpaces() -> String {
+        var scalars = Substring(self)
+        while scalars.first == " " || scalars.first == "\t" { scalars.removeFirst() }
+        while scalars.last == " " || scalars.last == "\t" { scalars.removeLast() }
+        return String(scalars)
     }
 }

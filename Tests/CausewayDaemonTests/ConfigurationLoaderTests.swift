@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import CausewayDaemon
+import IRCBridge
 
 final class ConfigurationLoaderTests: XCTestCase {
     private var directory: String!
@@ -118,6 +119,46 @@ final class ConfigurationLoaderTests: XCTestCase {
         let file = directory + "/bridges/sms/bridge.toml"
         XCTAssertTrue(found.contains { $0.hasPrefix("\(file):5: missing 'webhook_secret'") }, "\(found)")
         XCTAssertTrue(found.contains { $0.hasPrefix("\(file):7: 'default_country_code' must be 1 to 3 digits") }, "\(found)")
+    }
+
+    func testIRCServerAliasesAndTheirProblems() throws {
+        try write("causeway.toml", goodDaemon)
+        try write("bridges/irc/bridge.toml", """
+            kind = "irc"
+            domain = "irc.example.org"
+            secret = "s"
+
+            [irc]
+            allow_raw_commands = true
+            presence_poll = 5
+
+            [irc.servers.libera]
+            address = "irc.libera.chat"
+            ports = [6697, 7000]
+            tls = true
+            """)
+        guard case .success(let configuration) = load(), case .irc(let settings) = configuration.bridges[0].settings else {
+            return XCTFail("\(problems())")
+        }
+        XCTAssertEqual(settings.servers["libera"], IRCServerSettings(address: "irc.libera.chat", ports: [6697, 7000], tls: true))
+        XCTAssertTrue(settings.allowRawCommands)
+        XCTAssertEqual(settings.presencePollInterval, .seconds(5))
+
+        try write("bridges/irc/bridge.toml", """
+            kind = "irc"
+            domain = "irc.example.org"
+            secret = "s"
+
+            [irc.servers.libera]
+            address = "irc libera"
+            ports = [0]
+            tls = "yes"
+            """)
+        let found = problems()
+        let file = directory + "/bridges/irc/bridge.toml"
+        XCTAssertTrue(found.contains { $0.hasPrefix("\(file):6: 'address' must be a host name") }, "\(found)")
+        XCTAssertTrue(found.contains { $0.hasPrefix("\(file):7: 'ports' must hold integers between 1 and 65535") }, "\(found)")
+        XCTAssertTrue(found.contains { $0.hasPrefix("\(file):8: 'tls' must be true or false") }, "\(found)")
     }
 
     func testVaultAndAdminMistakes() throws {

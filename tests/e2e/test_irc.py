@@ -5,26 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from harness.causeway import Bridge
+from harness.irc_gateway import IRC_DOMAIN, start_irc_gateway
 from harness.ngircd import Ngircd, RawIrcClient
 from harness.xmpp_client import XmppClient, is_message
-
-IRC_DOMAIN = "irc.localhost"
-IRC_SECRET = "irc-component-secret"
 
 
 @pytest.fixture
 def irc_setup(tmp_path, start_prosody, start_causeway, connect_client):
     ngircd = Ngircd(tmp_path / "ngircd")
     ngircd.start()
-    prosody = start_prosody(components=[(IRC_DOMAIN, IRC_SECRET)])
-    bridge = Bridge("irc", IRC_DOMAIN, IRC_SECRET, kind="irc", tables={"irc": {"port": ngircd.port, "throttle": "off"}})
-    causeway = start_causeway(prosody, [bridge])
-    causeway.wait_for_log("component link established", IRC_DOMAIN, timeout=20)
-    alice = connect_client(prosody)
-    reply = alice.register_legacy(IRC_DOMAIN, {"nick": "alice_xmpp"})
-    assert reply.type == "result", reply.describe()
-    alice.go_online()  # available, so messages come straight to this session
+    alice, prosody = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client)
     bob = RawIrcClient(ngircd.port, "bob_irc")
     yield alice, bob, ngircd, prosody
     bob.close()

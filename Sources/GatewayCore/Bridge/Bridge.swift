@@ -108,6 +108,8 @@ public struct RegistrationField: Sendable, Hashable {
         case secret
         case boolean
         case choice([String])
+        /// Several lines (x:data text-multi), stored joined by line feeds.
+        case lines
     }
 
     /// The x:data `var`, and the key in stored fields.

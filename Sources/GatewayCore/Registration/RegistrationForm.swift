@@ -42,7 +42,7 @@ public struct RegistrationForm: Sendable {
             return DataForm.Field(
                 variable: field.name, type: Self.fieldType(field.kind), label: field.label,
                 description: field.description, isRequired: field.isRequired,
-                values: value.map { [$0] } ?? [],
+                values: value.map { field.kind == .lines ? $0.split(separator: "\n").map(String.init) : [$0] } ?? [],
                 options: Self.options(field.kind)
             )
         })
@@ -99,6 +99,7 @@ public struct RegistrationForm: Sendable {
         case .secret: .textPrivate
         case .boolean: .boolean
         case .choice: .listSingle
+        case .lines: .textMulti
         }
     }
 

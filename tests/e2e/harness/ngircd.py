@@ -97,6 +97,10 @@ class RawIrcClient:
                 self.send("PONG " + line[5:])
             self.lines.append(line)
 
+    def poll(self, seconds: float = 0.05) -> None:
+        """Reads what has arrived, waiting at most `seconds` (for waits that also pump XMPP)."""
+        self._read(time.monotonic() + seconds)
+
     def wait_for(self, predicate, what: str, timeout: float = 20.0, since: int = 0) -> str:
         deadline = time.monotonic() + timeout
         while True:
