@@ -55,6 +55,10 @@ extension Gateway {
                 var bounce = Message(type: .error, from: contact, to: userJID, id: sent.xmppID)
                 bounce.element.append(StanzaError(.recipientUnavailable, text: reason).element)
                 report = bounce.element
+            case .refused(let condition, let reason):
+                var bounce = Message(type: .error, from: contact, to: userJID, id: sent.xmppID)
+                bounce.element.append(StanzaError(condition, text: reason).element)
+                report = bounce.element
             }
             _ = try await outbox.deliver(report, recipient: userJID.bare.description, onceFor: "delivery:\(legacyMessageID)")
 

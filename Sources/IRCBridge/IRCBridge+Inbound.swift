@@ -111,7 +111,7 @@ extension IRCBridge {
             let folded = connection.caseMapping.fold(target)
             let answeredWhois = finishWhois(folded, on: connection, with: .failure(BridgeError(.itemNotFound, "No such nick: \(target)")))
             if let id = connection.lastSent.removeValue(forKey: folded) {
-                await report(.delivery(user: key.user, legacyMessageID: id, outcome: .failed("No such nick: \(target)")))
+                await report(.delivery(user: key.user, legacyMessageID: id, outcome: .refused(.itemNotFound, "No such nick: \(target)")))
             } else if !answeredWhois {
                 await showServerReply(code, params, on: connection)
             }
@@ -150,6 +150,7 @@ extension IRCBridge {
             // Anything to a channel is not private chat.
             guard let first = params[0].first, !Self.channelPrefixes.contains(first) else { return }
             for change in connection.presence.sawActivity(from: nick) { await reportContact(change, key) }
+            connection.conversations.insert(connection.caseMapping.fold(nick))
             let text = IRCFormatting.plainText(params[params.count - 1])
             let body = kind == .ctcpAction ? "/me " + text : text
             guard !text.isEmpty || kind == .ctcpAction else { return }
@@ -163,6 +164,14 @@ extension IRCBridge {
                 return
             }
             for change in connection.presence.sawNickChange(from: oldNick, to: newNick) { await reportContact(change, key) }
+            // Someone the user talks to changed nick: say so in that conversation, and carry it on.
+            let oldFolded = connection.caseMapping.fold(oldNick)
+            if connection.conversations.remove(oldFolded) != nil {
+                connection.conversations.insert(connection.caseMapping.fold(newNick))
+                await report(.message(user: key.user, from: contactAddress(nick: oldNick, server: key.server),
+                                      body: "\(oldNick) is now known as \(newNick); write to \(contactAddress(nick: newNick, server: key.server))",
+                                      legacyMessageID: nil))
+            }
         case .quit:
             guard let nick = senderNick else { return }
             for change in connection.presence.sawQuit(of: nick) { await reportContact(change, key) }

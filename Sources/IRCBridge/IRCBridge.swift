@@ -178,6 +178,7 @@ public actor IRCBridge: Bridge {
             let id = "irc-\(nextMessageNumber)"
             if let connection {
                 connection.lastSent[connection.caseMapping.fold(nick)] = id
+                connection.conversations.insert(connection.caseMapping.fold(nick))
                 enqueue(lines, on: connection)
             } else if reconnecting[key] != nil {
                 reconnecting[key]?.lines += lines

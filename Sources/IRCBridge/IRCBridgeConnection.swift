@@ -38,6 +38,9 @@ final class IRCBridgeConnection {
     /// The legacy id of the last message sent to each target (case-folded), so a 401
     /// ERR_NOSUCHNICK can be reported against it.
     var lastSent: [String: String] = [:]
+    /// Nicks (case-folded) the user has a private conversation with, so their nick changes
+    /// are followed.
+    var conversations: Set<String> = []
     /// Alternative nicks tried after 433 ERR_NICKNAMEINUSE.
     var nickAttempts = 0
     /// Fails the connection if registration takes too long (DNS included).

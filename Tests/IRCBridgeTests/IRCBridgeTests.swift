@@ -234,10 +234,10 @@ final class IRCBridgeTests: XCTestCase {
         let id = try await send(bridge, to: "nobody_here%127.0.0.1", "anyone?")
         let legacyID = try XCTUnwrap(id)
         let event = try await sink.waitFor("delivery failure") {
-            if case .delivery("alice@localhost", legacyID, .failed(_)) = $0 { return true }
+            if case .delivery("alice@localhost", legacyID, .refused) = $0 { return true }
             return false
         }
-        XCTAssertEqual(event, .delivery(user: "alice@localhost", legacyMessageID: legacyID, outcome: .failed("No such nick: nobody_here")))
+        XCTAssertEqual(event, .delivery(user: "alice@localhost", legacyMessageID: legacyID, outcome: .refused(.itemNotFound, "No such nick: nobody_here")))
     }
 
     func testConnectionFailureIsARemoteServerError() async throws {

@@ -60,6 +60,7 @@ def test_message_to_an_unknown_nick_comes_back_as_an_error(irc_setup):
     msg_id = alice.send_message(contact("nobody_here"), "anyone?", receipt=False)
     error = alice.wait_for(lambda el: el.get("type") == "error" and el.get("id") == msg_id, "an error for the message", timeout=20)
     assert "nobody_here" in (error.findtext(".//{urn:ietf:params:xml:ns:xmpp-stanzas}text") or "")
+    assert error.find(".//{urn:ietf:params:xml:ns:xmpp-stanzas}item-not-found") is not None, "a 401 is item-not-found"
 
 
 def test_ctcp_version_and_ping_are_answered(irc_setup):

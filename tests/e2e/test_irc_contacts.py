@@ -21,7 +21,7 @@ def irc(tmp_path, start_prosody, start_causeway, connect_client):
     ngircd = Ngircd(tmp_path / "ngircd")
     ngircd.start()
     closed_port = free_port()  # nothing listens here: the alias must fall back to the next port
-    alice, _ = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client, {
+    alice, prosody = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client, {
         "irc.servers.testnet": {"address": "127.0.0.1", "ports": [closed_port, ngircd.port]},
     })
     clients: list[RawIrcClient] = []
@@ -31,7 +31,7 @@ def irc(tmp_path, start_prosody, start_causeway, connect_client):
         clients.append(client)
         return client
 
-    yield alice, person, ngircd
+    yield alice, person, ngircd, prosody
     for client in clients:
         client.close()
     ngircd.stop()
@@ -50,7 +50,7 @@ def from_server(text: str, server: str = SERVER):
 
 
 def test_roster_contacts_show_online_and_offline(irc):
-    alice, person, _ = irc
+    alice, person, *_ = irc
     bob = person("bob_irc")
     mark = alice.mark()
     alice.presence(to=contact("bob_irc"), type_="subscribe")
@@ -67,7 +67,7 @@ def test_roster_contacts_show_online_and_offline(irc):
 
 
 def test_vcard_comes_from_whois_and_unknown_nicks_are_not_found(irc):
-    alice, person, _ = irc
+    alice, person, *_ = irc
     carol = person("carol_irc")
     carol.send("JOIN #lobby")
     reply = alice.iq(contact("carol_irc"), f"<vCard xmlns='{NS_VCARD}'/>", timeout=30)
@@ -83,7 +83,7 @@ def test_vcard_comes_from_whois_and_unknown_nicks_are_not_found(irc):
 
 
 def test_server_jid_shows_the_motd_and_takes_raw_commands(irc):
-    alice, person, _ = irc
+    alice, person, *_ = irc
     bob = person("bob_irc")
     mark = alice.mark()
     alice.send_message(SERVER, "PRIVMSG bob_irc :typed by hand\nWHOIS bob_irc", receipt=False)
@@ -103,7 +103,7 @@ def test_server_jid_shows_the_motd_and_takes_raw_commands(irc):
 
 
 def test_alias_with_port_fallback_and_user_settings_apply_on_connect(irc):
-    alice, person, _ = irc
+    alice, person, *_ = irc
     bob = person("bob_irc")
     server = f"testnet@{IRC_DOMAIN}"
     start = alice.command(server, "configure").expect_result("the settings form")
@@ -135,7 +135,7 @@ def test_alias_with_port_fallback_and_user_settings_apply_on_connect(irc):
 
 
 def test_messages_written_while_the_server_is_down_are_accounted_for(irc):
-    alice, person, ngircd = irc
+    alice, person, ngircd, _ = irc
     bob = person("bob_irc")
     alice.send_message(contact("bob_irc"), "before", receipt=False)
     bob.wait_for(lambda line: "PRIVMSG bob_irc :before" in line, "the first message")
@@ -161,3 +161,42 @@ def test_messages_written_while_the_server_is_down_are_accounted_for(irc):
     wait_until(settled, 30, "every message sent meanwhile accounted for")
     arrived = [line.rsplit(":meanwhile ", 1)[1] for line in bob.lines if ":meanwhile " in line]
     assert arrived == sorted(arrived), f"out of order: {arrived}"
+
+
+def test_a_contacts_nick_change_is_followed(irc):
+    alice, person, *_ = irc
+    bob = person("bob_irc")
+    alice.send_message(contact("bob_irc"), "hi bob", receipt=False)
+    bob.wait_for(lambda line: line.endswith("PRIVMSG bob_irc :hi bob"), "alice's message")
+    # IRC only tells about nick changes of people one shares a channel with.
+    alice.send_message(SERVER, "JOIN #shared", receipt=False)
+    bob.send("JOIN #shared")
+    bob.wait_for(lambda line: line.startswith(":alice_xmpp!") and " JOIN " in line and "#shared" in line, "alice in #shared")
+    mark = alice.mark()
+    bob.send("NICK bobby_irc")
+    note = alice.wait_for(is_message(sender=contact("bob_irc")), "the nick change in the conversation", timeout=20, since=mark)
+    assert f"write to bobby_irc%127.0.0.1" in body_of(note), body_of(note)
+
+
+def test_staying_connected_keeps_the_nick_on_irc_while_offline(irc, connect_client):
+    alice, person, *_ = irc
+    bob = person("bob_irc")
+    reply = alice.register_form_submit(IRC_DOMAIN, {"nick": "alice_xmpp", "stay_connected": "1"})
+    assert reply.type == "result", reply.describe()
+    alice.send_message(contact("bob_irc"), "going offline now", receipt=False)
+    bob.wait_for(lambda line: line.endswith("PRIVMSG bob_irc :going offline now"), "alice's message")
+
+    alice.presence(type_="unavailable")
+    bob.send("PING :after-unavailable")  # a round trip, so the unavailable presence has been handled
+    bob.wait_for(lambda line: "after-unavailable" in line, "the PONG")
+    bob.send("WHOIS alice_xmpp")
+    bob.wait_for(lambda line: " 311 bob_irc alice_xmpp " in line, "alice still on IRC while offline")
+    bob.send("PRIVMSG alice_xmpp :while you were away")
+    bob.send("WHOIS alice_xmpp")
+    bob.wait_for(lambda line: " 318 bob_irc alice_xmpp " in line, "the end of the second WHOIS")
+    alice.close()
+
+    # The message waited on alice's server, which hands it over when she comes back.
+    back = connect_client(irc[3])
+    back.go_online()
+    back.wait_for(is_message(sender=contact("bob_irc"), body="while you were away"), "the message from while she was away", timeout=20)

@@ -1,3 +1,5 @@
+import XMPPCore
+
 /// What happens on a foreign network that the gateway core turns into XMPP.
 public enum BridgeEvent: Sendable, Hashable {
     /// A message from a legacy address to a user.
@@ -20,7 +22,11 @@ public enum ContactAvailability: Sendable, Hashable {
 
 public enum DeliveryOutcome: Sendable, Hashable {
     case delivered
+    /// Not delivered; shown to the user as `recipient-unavailable` with the text.
     case failed(String)
+    /// Refused for a reason with its own stanza error (an IRC nick that does not exist is
+    /// `item-not-found`).
+    case refused(StanzaError.Condition, String)
 }
 
 public enum LoginState: Sendable, Hashable {
