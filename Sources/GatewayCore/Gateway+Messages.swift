@@ -14,12 +14,15 @@ extension Gateway {
             return
         }
         // Chat states, receipts and the like carry no body: nothing to bridge.
-        guard to.localpart != nil, let body = message.body, !body.isEmpty else { return }
+        // (A room's subject change has no body.)
+        guard to.localpart != nil else { return }
+        let body = message.body ?? ""
+        guard !body.isEmpty || message.element.child("subject") != nil else { return }
         guard let registration = await registration(of: user) else {
             await fail(message, StanzaError(.registrationRequired, text: "Register with \(domain) first"), to: user)
             return
         }
-        let address: String
+        var address: String
         switch contactAddress(to) {
         case .failure(let error):
             await fail(message, error, to: user)
@@ -27,6 +30,19 @@ extension Gateway {
         case .success(let value):
             address = value
         }
+        if bridge.isRoom(address) {
+            if message.type == .groupchat {
+                await roomMessage(message, user: user, from: from, room: address)
+                return
+            }
+            // A private message to an occupant is a private chat with that person.
+            guard let nick = to.resourcepart, let occupant = bridge.occupantAddress(room: address, nick: nick) else {
+                await fail(message, StanzaError(.badRequest, text: "Write to the room with type='groupchat', or to an occupant"), to: user)
+                return
+            }
+            address = occupant
+        }
+        guard !body.isEmpty else { return }
         if loginStates[user] != .online {
             await logIn(user)
         }

@@ -82,6 +82,10 @@ extension Gateway {
             }
             return
         }
+        if bridge.isRoom(address), let nick = to.resourcepart {
+            await roomPresence(presence, user: user, from: from, room: address, nick: nick)
+            return
+        }
         // Replies come from the contact's canonical JID, which may differ in spelling from `to`.
         let contact = contactJID(address) ?? to
         switch presence.type {

@@ -131,6 +131,7 @@ extension Gateway {
     func logOut(_ user: String) async {
         guard loginStates.removeValue(forKey: user) != nil else { return }
         await bridge.logOut(user: user)
+        forgetRooms(of: user)
         // Contacts the network showed online are gone with the session.
         for (address, availability) in contactAvailability.removeValue(forKey: user) ?? [:] {
             if case .unavailable = availability { continue }

@@ -34,6 +34,8 @@ public actor Gateway: BridgeEventSink {
     var earlyDeliveries: [String: DeliveryOutcome] = [:]
     /// Contacts' presence as the bridge last reported it, by user and legacy address.
     var contactAvailability: [String: [String: ContactAvailability]] = [:]
+    /// Rooms (XEP-0045) each user is in or joining.
+    var rooms: [RoomState.Key: RoomState] = [:]
 
     public init(bridge: any Bridge, store: GatewayStore, sender: any StanzaSender, policy: GatewayPolicy, logger: Logger) {
         self.bridge = bridge

@@ -73,6 +73,7 @@ extension IRCBridge {
 
     func handleNumeric(_ code: UInt32, origin: String?, _ params: [String], on connection: IRCBridgeConnection) async {
         let key = connection.key
+        if await handleChannelNumeric(code, params, on: connection) { return }
         switch code {
         case 1: // RPL_WELCOME: the first parameter is our nick as the server took it.
             if let nick = params.first, !nick.isEmpty { connection.nick = nick }
@@ -135,6 +136,7 @@ extension IRCBridge {
 
     func handleMessage(_ kind: IRCMessageKind, command: String, origin: String?, params: [String], on connection: IRCBridgeConnection) async {
         let key = connection.key
+        if await handleChannelMessage(kind, origin: origin, params: params, on: connection) { return }
         let senderNick = origin.flatMap(Self.nick(fromOrigin:))
         switch kind {
         case .privmsg, .notice, .ctcpAction:

@@ -64,6 +64,9 @@ final class IRCBridgeConnection {
     /// Until when unhandled numerics are shown to the user: they answer a raw command.
     var rawRepliesUntil: ContinuousClock.Instant?
 
+    /// Channels joined or being joined, by case-folded name.
+    var channels: [String: IRCChannel] = [:]
+
     var caseMapping: IRCCaseMapping { isupport.caseMapping }
 
     init(id: UInt64, key: Key, session: IRCSession, nick: String, bucket: TokenBucket) {

@@ -20,4 +20,11 @@ public enum Namespace {
     public static let receipts = "urn:xmpp:receipts"
     public static let privilege = "urn:xmpp:privilege:2"
     public static let roster = "jabber:iq:roster"
+    public static let muc = "http://jabber.org/protocol/muc"
+    public static let mucUser = "http://jabber.org/protocol/muc#user"
+    public static let mucRoomInfo = "http://jabber.org/protocol/muc#roominfo"
+    public static let mam = "urn:xmpp:mam:2"
+    public static let rsm = "http://jabber.org/protocol/rsm"
+    public static let forward = "urn:xmpp:forward:0"
+    public static let stanzaID = "urn:xmpp:sid:0"
 }

@@ -70,6 +70,36 @@ public protocol Bridge: Sendable {
 
     /// Checks settings submitted for a contact JID, returning what to store (secrets sealed).
     func validateContactSettings(_ values: [String: String], for address: String) async throws(RegistrationError) -> RegistrationRecord
+
+    // MARK: Rooms (XEP-0045); defaults in Rooms.swift say "no rooms here".
+
+    /// Whether a (normalized) address is a room.
+    func isRoom(_ address: String) -> Bool
+
+    /// Starts joining `room` as `nick` (the network may give another nick). The outcome comes as
+    /// ``BridgeEvent/roomJoined(user:room:nick:occupants:subject:)`` or
+    /// ``BridgeEvent/roomJoinFailed(user:room:error:)``; throws only when it cannot even start.
+    func joinRoom(_ room: String, nick: String, password: String?, for account: BridgeAccount) async throws(BridgeError)
+
+    /// Leaves `room` (the user's last resource left it).
+    func leaveRoom(_ room: String, for account: BridgeAccount) async
+
+    /// Says `body` in `room` (an action when it starts with `/me `).
+    func sendToRoom(_ room: String, body: String, for account: BridgeAccount) async throws(BridgeError)
+
+    func setRoomSubject(_ room: String, subject: String, for account: BridgeAccount) async throws(BridgeError)
+
+    /// The legacy address for a private chat with an occupant (`bob%server` for `#chan%server/bob`).
+    func occupantAddress(room: String, nick: String) -> String?
+
+    /// What the network says about a room, joined or not.
+    func roomInfo(_ room: String, for account: BridgeAccount?) async -> RoomInfo
+
+    /// Whether the address (an IRC server) has a room list for disco#items.
+    func listsRooms(at address: String) -> Bool
+
+    /// The network's room list at `address`; the core pages it (RSM).
+    func listRooms(at address: String, for account: BridgeAccount) async throws(BridgeError) -> [RoomListing]
 }
 
 extension Bridge {

@@ -11,6 +11,31 @@ public enum BridgeEvent: Sendable, Hashable {
     /// A contact's presence as the network sees it (online, away, gone). The address may be any
     /// legacy address, including a bridge's control address (an IRC server while reconnecting).
     case presence(user: String, from: String, availability: ContactAvailability)
+
+    /// The user is in `room` as `nick`, with these occupants (themselves included) and subject.
+    /// Sent again after a reconnection rejoined the room; the core then shows only what changed.
+    case roomJoined(user: String, room: String, nick: String, occupants: [RoomOccupant], subject: RoomSubject?)
+    /// Joining `room` failed; the error becomes the join presence's error.
+    case roomJoinFailed(user: String, room: String, error: BridgeError)
+    /// The user is no longer in `room` (kicked, or the connection could not be re-established).
+    case roomLeft(user: String, room: String, kickedBy: String?, reason: String?)
+    case roomOccupant(user: String, room: String, change: RoomOccupantChange)
+    /// Someone said something in a room (never the user: the core reflects the user's own).
+    case roomMessage(user: String, room: String, nick: String, body: String, kind: RoomMessageKind)
+    case roomSubject(user: String, room: String, subject: RoomSubject)
+    /// Someone invites the user to a room.
+    case roomInvitation(user: String, room: String, from: String, reason: String?)
+}
+
+/// A room's subject and who set it.
+public struct RoomSubject: Sendable, Hashable {
+    public var text: String
+    public var setBy: String?
+
+    public init(text: String, setBy: String? = nil) {
+        self.text = text
+        self.setBy = setBy
+    }
 }
 
 /// A contact's presence on the network.

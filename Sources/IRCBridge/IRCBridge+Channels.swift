@@ -1,0 +1,254 @@
+import GatewayCore
+import XMPPCore
+
+/// IRC channels as XEP-0045 rooms: `#chan%server`. JOIN, PART, messages and topics on the
+/// user's connection; what the server says about the channel goes to the core as room events.
+extension IRCBridge {
+    // MARK: - Bridge
+
+    public nonisolated func isRoom(_ address: String) -> Bool {
+        if case .channel? = try? IRCAddress(localpart: address, fixedServer: settings.fixedServer, maxNickLength: settings.maxNickLength) { return true }
+        return false
+    }
+
+    public nonisolated func occupantAddress(room: String, nick: String) -> String? {
+        guard case .channel(_, let server)? = try? IRCAddress(localpart: room, fixedServer: settings.fixedServer, maxNickLength: settings.maxNickLength),
+              (try? IRCAddress.validateNick(nick, maxLength: settings.maxNickLength)) != nil
+        else { return nil }
+        return IRCAddress.user(nick: IRCAddress.lowercasedASCII(nick), server: server).localpart(fixedServer: settings.fixedServer)
+    }
+
+    public nonisolated func listsRooms(at address: String) -> Bool {
+        guard settings.fixedServer == nil else { return false }
+        if case .server? = try? IRCAddress(localpart: address, fixedServer: nil, maxNickLength: settings.maxNickLength) { return true }
+        return false
+    }
+
+    public func joinRoom(_ room: String, nick: String, password: String?, for account: BridgeAccount) async throws(BridgeError) {
+        let (name, server) = try channel(room)
+        let key = password.flatMap { $0.isEmpty ? nil : $0 }
+        let line: String
+        do throws(IRCLineError) {
+            // One channel per JOIN: a comma in the name or key would join a second one.
+            line = Self.withoutLineEnd(try IRCLineSplitter.command("JOIN", [name] + (key.map { [$0] } ?? []), trailing: nil))
+        } catch {
+            throw BridgeError(key == nil ? .jidMalformed : .notAcceptable, "\(error)")
+        }
+        let connection = try await connectedConnection(for: account, server: server)
+        let folded = connection.caseMapping.fold(name)
+        if let existing = connection.channels[folded], existing.announced {
+            // Already in it (a raw JOIN, or a join racing a leave): the core wants it announced.
+            await report(.roomJoined(user: account.user, room: room, nick: connection.nick, occupants: existing.occupants, subject: existing.topic))
+            return
+        }
+        connection.channels[folded] = IRCChannel(name: name, key: key, caseMapping: connection.caseMapping)
+        enqueue([line], on: connection)
+    }
+
+    public func leaveRoom(_ room: String, for account: BridgeAccount) async {
+        guard let (name, server) = try? channel(room),
+              let connection = connections[Self.key(account.user, server)],
+              connection.channels.removeValue(forKey: connection.caseMapping.fold(name)) != nil,
+              let line = try? IRCLineSplitter.command("PART", [name], trailing: nil)
+        else { return }
+        enqueue([Self.withoutLineEnd(line)], on: connection)
+    }
+
+    public func sendToRoom(_ room: String, body: String, for account: BridgeAccount) async throws(BridgeError) {
+        let connection = try await joinedConnection(room, account)
+        let (name, _) = try channel(room)
+        do throws(IRCLineError) {
+            enqueue(try IRCLineSplitter(nick: connection.nick).lines(.privmsg, target: name, body: body).map(Self.withoutLineEnd), on: connection)
+        } catch {
+            throw BridgeError(.notAcceptable, "\(error)")
+        }
+    }
+
+    public func setRoomSubject(_ room: String, subject: String, for account: BridgeAccount) async throws(BridgeError) {
+        let connection = try await joinedConnection(room, account)
+        let (name, _) = try channel(room)
+        do throws(IRCLineError) {
+            let text = IRCFormatting.plainText(subject)
+            enqueue([Self.withoutLineEnd(try IRCLineSplitter.command("TOPIC", [name], trailing: text))], on: connection)
+        } catch {
+            throw BridgeError(.notAcceptable, "The topic cannot be set: \(error)")
+        }
+    }
+
+    public func roomInfo(_ room: String, for account: BridgeAccount?) async -> RoomInfo {
+        guard let (name, server) = try? channel(room) else { return RoomInfo(name: room) }
+        if let account, let connection = connections[Self.key(account.user, server)],
+           let channel = connection.channels[connection.caseMapping.fold(name)] {
+            return channel.info
+        }
+        return RoomInfo(name: name)
+    }
+
+    private func channel(_ room: String) throws(BridgeError) -> (name: String, server: String) {
+        let address: IRCAddress
+        do throws(IRCAddressError) {
+            address = try IRCAddress(localpart: room, fixedServer: settings.fixedServer, maxNickLength: settings.maxNickLength)
+        } catch {
+            throw BridgeError(.jidMalformed, error.text)
+        }
+        guard case .channel(let name, let server) = address else { throw BridgeError(.jidMalformed, "\(room) is not a channel") }
+        return (name, server.lowercased())
+    }
+
+    private func joinedConnection(_ room: String, _ account: BridgeAccount) async throws(BridgeError) -> IRCBridgeConnection {
+        let (name, server) = try channel(room)
+        guard let connection = connections[Self.key(account.user, server)], connection.state == .connected,
+              connection.channels[connection.caseMapping.fold(name)]?.joined == true
+        else {
+            throw BridgeError(.notAcceptable, "You are not in \(name) right now (the connection to \(server) is down)")
+        }
+        return connection
+    }
+
+    /// The room address of a channel on a connection, as the core knows it.
+    func roomAddress(_ name: String, on connection: IRCBridgeConnection) -> String {
+        IRCAddress.channel(name: IRCAddress.lowercasedASCII(name), server: connection.key.server).localpart(fixedServer: settings.fixedServer)
+    }
+
+    // MARK: - Numerics
+
+    /// Channel numerics; false when `code` is not one.
+    func handleChannelNumeric(_ code: UInt32, _ params: [String], on connection: IRCBridgeConnection) async -> Bool {
+        let user = connection.key.user
+        switch code {
+        case 332: // RPL_TOPIC <me> <chan> :topic
+            guard params.count >= 3, let folded = knownChannel(params[1], on: connection) else { return true }
+            let setBy = connection.channels[folded]?.topic?.setBy
+            connection.channels[folded]?.topic = RoomSubject(text: IRCFormatting.plainText(params[2]), setBy: setBy)
+        case 333: // RPL_TOPICWHOTIME <me> <chan> <setter> <time>
+            guard params.count >= 3, let folded = knownChannel(params[1], on: connection) else { return true }
+            let setter = Self.nick(fromOrigin: params[2]) ?? params[2]
+            connection.channels[folded]?.topic?.setBy = setter
+        case 353: // RPL_NAMREPLY <me> <symbol> <chan> :names
+            guard params.count >= 4, let folded = knownChannel(params[2], on: connection) else { return true }
+            connection.channels[folded]?.addNames(params[3], prefixes: connection.isupport.prefixes)
+        case 366: // RPL_ENDOFNAMES <me> <chan> :End of NAMES list
+            guard params.count >= 2, let folded = knownChannel(params[1], on: connection),
+                  var channel = connection.channels[folded], channel.joined, !channel.announced
+            else { return true }
+            channel.announced = true
+            connection.channels[folded] = channel
+            await report(.roomJoined(user: user, room: roomAddress(channel.name, on: connection), nick: connection.nick,
+                                     occupants: channel.occupants, subject: channel.topic))
+            if let line = try? IRCLineSplitter.command("MODE", [channel.name], trailing: nil) {
+                enqueue([Self.withoutLineEnd(line)], on: connection)  // for disco#info
+            }
+        case 324: // RPL_CHANNELMODEIS <me> <chan> <modes> [params]
+            guard params.count >= 3, let folded = knownChannel(params[1], on: connection) else { return true }
+            _ = connection.channels[folded]?.applyModes(params[2], Array(params.dropFirst(3)), isupport: connection.isupport)
+        case 329, 328:
+            break // creation time, channel URL
+        case 403, 405, 437, 471, 473, 474, 475, 476, 477, 479, 489:
+            // Join refusals: <me> <chan> :reason
+            guard params.count >= 2, let folded = knownChannel(params[1], on: connection),
+                  let channel = connection.channels[folded], !channel.announced
+            else { return false }
+            connection.channels[folded] = nil
+            let reason = IRCFormatting.plainText(params.last ?? "")
+            let condition: StanzaError.Condition = switch code {
+            case 474: .forbidden               // banned
+            case 473: .registrationRequired    // invite only
+            case 475: .notAuthorized           // bad key
+            case 471, 405, 437: .serviceUnavailable  // full, too many channels, unavailable
+            case 477, 489: .notAllowed         // registered nicks / secure connections only
+            default: .jidMalformed             // no such channel, bad name
+            }
+            await report(.roomJoinFailed(user: user, room: roomAddress(channel.name, on: connection),
+                                         error: BridgeError(condition, "\(channel.name): \(reason)")))
+        default:
+            return false
+        }
+        return true
+    }
+
+    private func knownChannel(_ name: String, on connection: IRCBridgeConnection) -> String? {
+        let folded = connection.caseMapping.fold(name)
+        return connection.channels[folded] == nil ? nil : folded
+    }
+
+    // MARK: - Commands
+
+    /// Channel events; false when the message is not about a channel we are in.
+    func handleChannelMessage(_ kind: IRCMessageKind, origin: String?, params: [String], on connection: IRCBridgeConnection) async -> Bool {
+        let user = connection.key.user
+        let nick = origin.flatMap(Self.nick(fromOrigin:)) ?? origin ?? ""
+        let isSelf = connection.caseMapping.equals(nick, connection.nick)
+        switch kind {
+        case .join:
+            guard let name = params.first, let folded = knownChannel(name, on: connection) else { return isSelf }
+            if isSelf {
+                connection.channels[folded]?.joined = true
+            } else if connection.channels[folded]?.announced == true {
+                connection.channels[folded]?.add(nick)
+                await report(.roomOccupant(user: user, room: roomAddress(name, on: connection), change: .joined(RoomOccupant(nick: nick))))
+            }
+        case .part:
+            guard let name = params.first, let folded = knownChannel(name, on: connection) else { return true }
+            let room = roomAddress(name, on: connection)
+            if isSelf {
+                // A PART the core did not ask for (a raw command): the room is left.
+                connection.channels[folded] = nil
+                await report(.roomLeft(user: user, room: room, kickedBy: nil, reason: "You left \(name)"))
+            } else if connection.channels[folded]?.remove(nick) != nil {
+                await report(.roomOccupant(user: user, room: room, change: .left(nick: nick, reason: params.count > 1 ? IRCFormatting.plainText(params[1]) : nil)))
+            }
+        case .quit:
+            let reason = params.first.map { "Quit: " + IRCFormatting.plainText($0) } ?? "Quit"
+            for (folded, var channel) in connection.channels where channel.announced && channel.member(nick) != nil {
+                channel.remove(nick)
+                connection.channels[folded] = channel
+                await report(.roomOccupant(user: user, room: roomAddress(channel.name, on: connection), change: .left(nick: nick, reason: reason)))
+            }
+            return false  // presence of contacts wants the QUIT too
+        case .kick:
+            guard params.count >= 2, let folded = knownChannel(params[0], on: connection) else { return true }
+            let room = roomAddress(params[0], on: connection)
+            let target = params[1]
+            let reason = params.count > 2 ? IRCFormatting.plainText(params[2]) : nil
+            if connection.caseMapping.equals(target, connection.nick) {
+                connection.channels[folded] = nil
+                await report(.roomLeft(user: user, room: room, kickedBy: nick, reason: reason))
+            } else if let member = connection.channels[folded]?.remove(target) {
+                await report(.roomOccupant(user: user, room: room, change: .kicked(nick: member.nick, by: nick, reason: reason)))
+            }
+        case .nick:
+            guard let new = params.first else { return false }
+            for (folded, var channel) in connection.channels where channel.announced {
+                guard let old = channel.member(nick)?.nick, channel.rename(old, to: new) else { continue }
+                connection.channels[folded] = channel
+                await report(.roomOccupant(user: user, room: roomAddress(channel.name, on: connection), change: .nickChanged(from: old, to: new)))
+            }
+            return false  // our own nick and contacts' presence are handled too
+        case .mode:
+            guard params.count >= 2, let folded = knownChannel(params[0], on: connection) else { return false }
+            let changed = connection.channels[folded]?.applyModes(params[1], Array(params.dropFirst(2)), isupport: connection.isupport) ?? []
+            let room = roomAddress(params[0], on: connection)
+            for member in changed {
+                await report(.roomOccupant(user: user, room: room, change: .updated(IRCChannel.occupant(member))))
+            }
+        case .topic:
+            guard params.count >= 2, let folded = knownChannel(params[0], on: connection) else { return true }
+            let subject = RoomSubject(text: IRCFormatting.plainText(params[1]), setBy: nick)
+            connection.channels[folded]?.topic = subject
+            await report(.roomSubject(user: user, room: roomAddress(params[0], on: connection), subject: subject))
+        case .channel, .channelNotice, .ctcpAction:
+            guard params.count >= 2, let folded = knownChannel(params[0], on: connection) else { return kind != .ctcpAction }
+            guard connection.channels[folded]?.announced == true else { return true }
+            let messageKind: RoomMessageKind = kind == .ctcpAction ? .action : kind == .channelNotice ? .notice : .normal
+            await report(.roomMessage(user: user, room: roomAddress(params[0], on: connection), nick: nick,
+                                      body: IRCFormatting.plainText(params[1]), kind: messageKind))
+        case .invite:
+            guard params.count >= 2 else { return true }
+            await report(.roomInvitation(user: user, room: roomAddress(params[1], on: connection),
+                                         from: contactAddress(nick: nick, server: connection.key.server), reason: nil))
+        default:
+            return false
+        }
+        return true
+    }
+}

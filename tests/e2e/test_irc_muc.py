@@ -1,0 +1,168 @@
+"""IRC channels as XEP-0045 rooms, end to end: slixmpp users, Prosody, causeway, ngircd and raw
+IRC clients."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import quoteattr
+
+import pytest
+
+from harness.irc_gateway import IRC_DOMAIN, start_irc_gateway
+from harness.ngircd import Ngircd, RawIrcClient
+from harness.xmpp_client import XmppClient
+
+NS_MUC = "http://jabber.org/protocol/muc"
+NS_MUC_USER = "http://jabber.org/protocol/muc#user"
+NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+NS_CLIENT = "jabber:client"
+
+
+@pytest.fixture
+def irc(tmp_path, start_prosody, start_causeway, connect_client):
+    ngircd = Ngircd(tmp_path / "ngircd")
+    ngircd.start()
+    alice, prosody = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client)
+    clients: list[RawIrcClient] = []
+
+    def person(nick: str) -> RawIrcClient:
+        client = RawIrcClient(ngircd.port, nick)
+        clients.append(client)
+        return client
+
+    yield alice, person, prosody
+    for client in clients:
+        client.close()
+    ngircd.stop()
+
+
+def room(name: str) -> str:
+    return f"{name}%127.0.0.1@{IRC_DOMAIN}"
+
+
+def join(client: XmppClient, name: str, nick: str, password: str | None = None) -> None:
+    secret = f"<password>{password}</password>" if password else ""
+    client.send_raw(f"<presence to={quoteattr(room(name) + '/' + nick)}><x xmlns='{NS_MUC}'>{secret}</x></presence>")
+
+
+def statuses(presence) -> set[str]:
+    return {el.get("code") for el in presence.iter(f"{{{NS_MUC_USER}}}status")}
+
+
+def item(presence):
+    return presence.find(f"{{{NS_MUC_USER}}}x/{{{NS_MUC_USER}}}item")
+
+
+def from_room(name: str, tag: str = "presence", nick: str | None = None):
+    prefix = room(name) + "/"
+    def match(el):
+        sender = el.get("from", "")
+        in_room = sender.startswith(prefix) or (nick is None and sender == room(name))
+        return el.tag == f"{{{NS_CLIENT}}}{tag}" and in_room and (nick is None or sender == prefix + nick)
+    return match
+
+
+def self_presence(name: str):
+    return lambda el: from_room(name)(el) and "110" in statuses(el)
+
+
+def body_of(el) -> str:
+    return el.findtext(f"{{{NS_CLIENT}}}body") or ""
+
+
+def joined(alice: XmppClient, name: str, nick: str = "alice_xmpp", since: int = 0):
+    """Joins and returns (others' presences, self presence, subject message), in arrival order checks."""
+    mark = alice.mark() if since == 0 else since
+    join(alice, name, nick)
+    me = alice.wait_for(self_presence(name), f"alice's own presence in {name}", timeout=30, since=mark)
+    subject = alice.wait_for(lambda el: from_room(name, "message")(el) and el.find(f"{{{NS_CLIENT}}}subject") is not None,
+                             f"the subject of {name}", timeout=30, since=mark)
+    stanzas = alice.find_all(lambda el: True, since=mark)
+    others = [el for el in stanzas if from_room(name)(el) and el is not me and el.get("type") != "unavailable"]
+    assert stanzas.index(me) < stanzas.index(subject), "the subject comes after the occupants"
+    assert all(stanzas.index(other) < stanzas.index(me) for other in others), "others come before the self presence"
+    return others, me, subject
+
+
+def test_join_shows_occupants_with_roles_and_the_subject_last(irc):
+    alice, person, _ = irc
+    bob = person("bob_irc")
+    bob.send("JOIN #lobby")
+    bob.send("TOPIC #lobby :Welcome to the lobby")
+    bob.wait_for(lambda line: " TOPIC #lobby " in line, "the topic set")
+    carol = person("carol_irc")
+    carol.send("JOIN #lobby")
+    carol.wait_for(lambda line: " 366 carol_irc #lobby " in line, "carol in")
+
+    others, me, subject = joined(alice, "#lobby")
+    by_nick = {el.get("from").rsplit("/", 1)[1]: item(el) for el in others}
+    assert set(by_nick) == {"bob_irc", "carol_irc"}, set(by_nick)
+    assert (by_nick["bob_irc"].get("affiliation"), by_nick["bob_irc"].get("role")) == ("admin", "moderator"), "the channel operator"
+    assert (by_nick["carol_irc"].get("affiliation"), by_nick["carol_irc"].get("role")) == ("none", "participant")
+    assert me.get("from") == room("#lobby") + "/alice_xmpp"
+    assert subject.findtext(f"{{{NS_CLIENT}}}subject") == "Welcome to the lobby"
+    bob.wait_for(lambda line: line.startswith(":alice_xmpp!") and " JOIN " in line and "#lobby" in line, "alice's JOIN on IRC")
+
+
+def test_groupchat_both_ways_and_own_messages_reflected_to_every_resource(irc):
+    alice, person, prosody = irc
+    bob = person("bob_irc")
+    bob.send("JOIN #talk")
+    joined(alice, "#talk")
+    laptop = XmppClient("alice@localhost/laptop", prosody.accounts["alice@localhost"], prosody.host, prosody.c2s_port).connect()
+    try:
+        laptop.go_online()
+        joined(laptop, "#talk")
+        bob.wait_for(lambda line: line.startswith(":alice_xmpp!") and " JOIN " in line, "alice on IRC")
+        assert len([line for line in bob.lines if line.startswith(":alice_xmpp!") and " JOIN " in line]) == 1, "one membership"
+
+        mark_phone, mark_laptop = alice.mark(), laptop.mark()
+        alice.send_raw(f"<message type='groupchat' id='gc-1' to={quoteattr(room('#talk'))}><body>hello channel</body></message>")
+        bob.wait_for(lambda line: line.startswith(":alice_xmpp!") and line.endswith("PRIVMSG #talk :hello channel"), "alice's message on IRC")
+        for client, mark in ((alice, mark_phone), (laptop, mark_laptop)):
+            echo = client.wait_for(lambda el: from_room("#talk", "message", "alice_xmpp")(el) and body_of(el) == "hello channel",
+                                   "the reflection", timeout=20, since=mark)
+            assert echo.get("id") == "gc-1", "the reflection keeps the client's id"
+            assert echo.get("type") == "groupchat"
+
+        bob.send("PRIVMSG #talk :hi alice")
+        bob.send("PRIVMSG #talk :\x01ACTION waves\x01")
+        for client in (alice, laptop):
+            client.wait_for(lambda el: from_room("#talk", "message", "bob_irc")(el) and body_of(el) == "hi alice", "bob's message", timeout=20)
+            client.wait_for(lambda el: from_room("#talk", "message", "bob_irc")(el) and body_of(el) == "/me waves", "bob's action", timeout=20)
+
+        # Multi-line bodies are several PRIVMSGs; nothing becomes a command.
+        alice.send_raw(f"<message type='groupchat' to={quoteattr(room('#talk'))}><body>one&#13;PART #talk\ntwo</body></message>")
+        lines = bob.collect(lambda line: line.startswith(":alice_xmpp!") and " PRIVMSG #talk :" in line and "hello" not in line, 3, "three lines")
+        assert [line.split(" :", 1)[1] for line in lines] == ["one", "PART #talk", "two"]
+    finally:
+        laptop.close()
+
+
+def test_join_errors_are_mapped(irc):
+    alice, person, _ = irc
+    bob = person("bob_irc")
+    bob.send("JOIN #locked")
+    bob.send("MODE #locked +k sesame")
+    bob.send("JOIN #invite")
+    bob.send("MODE #invite +i")
+    bob.send("JOIN #banned")
+    bob.send("MODE #banned +b alice_xmpp!*@*")
+    bob.wait_for(lambda line: "MODE #banned +b" in line, "the ban")
+
+    def refused(name: str, password: str | None = None):
+        mark = alice.mark()
+        join(alice, name, "alice_xmpp", password)
+        error = alice.wait_for(lambda el: from_room(name)(el) and el.get("type") == "error", f"the error joining {name}", timeout=30, since=mark)
+        return error.find(f"{{{NS_CLIENT}}}error")
+
+    assert refused("#locked").find(f"{{{NS_STANZAS}}}not-authorized") is not None
+    assert refused("#invite").find(f"{{{NS_STANZAS}}}registration-required") is not None
+    assert refused("#banned").find(f"{{{NS_STANZAS}}}forbidden") is not None
+    # The right key lets her in.
+    mark = alice.mark()
+    join(alice, "#locked", "alice_xmpp", "sesame")
+    alice.wait_for(self_presence("#locked"), "alice in #locked with the key", timeout=30, since=mark)
+    # A key with a comma or space would join more than one channel: refused before IRC.
+    error = refused("#other", "a,#evil")
+    assert error.find(f"{{{NS_STANZAS}}}not-acceptable") is not None
+    assert not any("#evil" in line for line in bob.lines)
