@@ -14,10 +14,10 @@ extension Gateway {
             return
         }
         // Chat states, receipts and the like carry no body: nothing to bridge.
-        // (A room's subject change has no body.)
+        // (A room's subject change or an invitation has no body.)
         guard to.localpart != nil else { return }
         let body = message.body ?? ""
-        guard !body.isEmpty || message.element.child("subject") != nil else { return }
+        guard !body.isEmpty || message.element.child("subject") != nil || message.element.child("x", namespace: Namespace.mucUser) != nil else { return }
         guard let registration = await registration(of: user) else {
             await fail(message, StanzaError(.registrationRequired, text: "Register with \(domain) first"), to: user)
             return
@@ -31,6 +31,7 @@ extension Gateway {
             address = value
         }
         if bridge.isRoom(address) {
+            if to.resourcepart == nil, await roomInvitation(message, user: user, room: address) { return }
             if message.type == .groupchat {
                 await roomMessage(message, user: user, from: from, room: address)
                 return

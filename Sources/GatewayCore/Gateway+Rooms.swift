@@ -15,7 +15,17 @@ extension Gateway {
         switch presence.type {
         case .available:
             if var state = rooms[key] {
-                if state.resources[resource] != nil || state.pending[resource] != nil { return }  // a status update
+                if let current = state.resources[resource] {
+                    // The same nick is a status update; another is a nick change (XEP-0045 §7.6).
+                    guard nick != state.nick, nick != current, let registration = await registration(of: user) else { return }
+                    do {
+                        try await bridge.changeRoomNick(room, to: nick, for: account(registration))
+                    } catch {
+                        sendRoomError(StanzaError(error.condition, text: error.text), room: room, nick: nick, to: resource)
+                    }
+                    return
+                }
+                if state.pending[resource] != nil { return }
                 if state.joined {
                     state.resources[resource] = nick
                     rooms[key] = state
@@ -77,6 +87,26 @@ extension Gateway {
     }
 
     // MARK: - Messages from the user
+
+    /// A mediated invitation (XEP-0045 §7.8.2): `<x muc#user><invite to='bob%server@…'/>`.
+    func roomInvitation(_ message: Message, user: String, room: String) async -> Bool {
+        guard let invites = message.element.child("x", namespace: Namespace.mucUser)?.children("invite"), !invites.isEmpty else { return false }
+        guard let registration = await registration(of: user) else { return true }
+        for invite in invites {
+            guard let target = JID(string: invite[attribute: "to"] ?? ""), target.domainpart == domain,
+                  case .success(let address) = contactAddress(target)
+            else {
+                await fail(message, StanzaError(.notAcceptable, text: "Only people on \(domain) can be invited to \(room)"), to: user)
+                continue
+            }
+            do {
+                try await bridge.invite(address, to: room, reason: invite.childText("reason"), for: account(registration))
+            } catch {
+                await fail(message, StanzaError(error.condition, text: error.text), to: user)
+            }
+        }
+        return true
+    }
 
     /// A groupchat message (or subject change) from a user's resource to a room.
     func roomMessage(_ message: Message, user: String, from: JID, room: String) async {
@@ -144,6 +174,11 @@ extension Gateway {
             state.subject = subject
             rooms[key] = state
             for resource in state.resources.keys { send(subjectMessage(subject, room: room, to: resource)) }
+        case .roomNickRefused(let user, let room, let nick, let error):
+            guard let state = rooms[RoomState.Key(user: user, room: room)] else { return }
+            for resource in state.resources.keys {
+                sendRoomError(StanzaError(error.condition, text: error.text), room: room, nick: nick, to: resource)
+            }
         case .roomInvitation(let user, let room, let from, let reason):
             var invitation = Message(type: .normal, from: contactJID(room), to: JID(string: user), id: makeID(),
                                      body: "\(from) invites you to \(room)" + (reason.map { ": \($0)" } ?? ""))

@@ -75,6 +75,34 @@ extension IRCBridge {
         }
     }
 
+    /// IRC has one nick per connection: changing it in one room changes it everywhere on that
+    /// server, and every room the user is in shows the change.
+    public func changeRoomNick(_ room: String, to nick: String, for account: BridgeAccount) async throws(BridgeError) {
+        let connection = try await joinedConnection(room, account)
+        do throws(IRCAddressError) {
+            try IRCAddress.validateNick(nick, maxLength: settings.maxNickLength)
+        } catch {
+            throw BridgeError(.jidMalformed, error.text)
+        }
+        connection.pendingNick = (nick, room)
+        enqueue(["NICK " + nick], on: connection)
+    }
+
+    public func invite(_ address: String, to room: String, reason: String?, for account: BridgeAccount) async throws(BridgeError) {
+        let (name, server) = try channel(room)
+        guard case .user(let nick, let inviteeServer)? = try? IRCAddress(localpart: address, fixedServer: settings.fixedServer, maxNickLength: settings.maxNickLength),
+              inviteeServer.lowercased() == server
+        else {
+            throw BridgeError(.notAcceptable, "Only people on \(server) can be invited to \(name)")
+        }
+        let connection = try await joinedConnection(room, account)
+        do throws(IRCLineError) {
+            enqueue([Self.withoutLineEnd(try IRCLineSplitter.command("INVITE", [nick, name], trailing: nil))], on: connection)
+        } catch {
+            throw BridgeError(.jidMalformed, "\(error)")
+        }
+    }
+
     public func roomInfo(_ room: String, for account: BridgeAccount?) async -> RoomInfo {
         guard let (name, server) = try? channel(room) else { return RoomInfo(name: room) }
         if let account, let connection = connections[Self.key(account.user, server)],

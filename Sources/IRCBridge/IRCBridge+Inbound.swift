@@ -1,4 +1,5 @@
 import GatewayCore
+import XMPPCore
 
 extension IRCBridge {
     // MARK: - Events from a session
@@ -102,6 +103,13 @@ extension IRCBridge {
             connection.session.send("NICK \(alternative)")
         case 432 where connection.state == .connecting: // ERR_ERRONEUSNICKNAME
             close(connection, error: BridgeError(.notAcceptable, "\(key.server) refuses the nick \(connection.requestedNick)"))
+        case 432 where connection.pendingNick != nil, 433 where connection.pendingNick != nil, 436 where connection.pendingNick != nil:
+            // A nick change the user asked for from a room, refused.
+            guard let (nick, room) = connection.pendingNick else { return }
+            connection.pendingNick = nil
+            let condition: StanzaError.Condition = code == 432 ? .jidMalformed : .conflict
+            await report(.roomNickRefused(user: key.user, room: room, nick: nick,
+                                          error: BridgeError(condition, "\(nick): \(IRCFormatting.plainText(params.last ?? "refused"))")))
         case 464, 465: // ERR_PASSWDMISMATCH, ERR_YOUREBANNEDCREEP
             close(connection, error: BridgeError(.notAuthorized, "\(key.server) refused the connection: \(params.last ?? "")"))
         case 303, 730, 731, 734: // ISON and MONITOR
@@ -162,6 +170,7 @@ extension IRCBridge {
         case .nick:
             guard let oldNick = senderNick, let newNick = params.first else { return }
             if connection.caseMapping.equals(oldNick, connection.nick) {
+                connection.pendingNick = nil
                 connection.nick = newNick
                 return
             }

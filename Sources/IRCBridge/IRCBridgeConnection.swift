@@ -64,6 +64,8 @@ final class IRCBridgeConnection {
     /// Until when unhandled numerics are shown to the user: they answer a raw command.
     var rawRepliesUntil: ContinuousClock.Instant?
 
+    /// A nick change the user asked for from a room, until the server answers.
+    var pendingNick: (nick: String, room: String)?
     /// Channels joined or being joined, by case-folded name.
     var channels: [String: IRCChannel] = [:]
 

@@ -166,3 +166,100 @@ def test_join_errors_are_mapped(irc):
     error = refused("#other", "a,#evil")
     assert error.find(f"{{{NS_STANZAS}}}not-acceptable") is not None
     assert not any("#evil" in line for line in bob.lines)
+
+
+def presence_from(name: str, nick: str, type_: str | None = None, code: str | None = None):
+    def match(el):
+        if not from_room(name, "presence", nick)(el):
+            return False
+        if type_ is not None and el.get("type") != type_:
+            return False
+        if type_ is None and el.get("type") not in (None, "available"):
+            return False
+        return code is None or code in statuses(el)
+    return match
+
+
+def test_nick_changes_parts_quits_kicks_and_modes(irc):
+    alice, person, _ = irc
+    bob = person("bob_irc")
+    bob.send("JOIN #ops")  # bob is the operator
+    carol, dave, erin = person("carol_irc"), person("dave_irc"), person("erin_irc")
+    for who in (carol, dave, erin):
+        who.send("JOIN #ops")
+        who.wait_for(lambda line: " 366 " in line and "#ops" in line, "in #ops")
+    joined(alice, "#ops")
+
+    mark = alice.mark()
+    carol.send("NICK caroline_irc")
+    gone = alice.wait_for(presence_from("#ops", "carol_irc", "unavailable", "303"), "carol's nick change", since=mark)
+    assert item(gone).get("nick") == "caroline_irc"
+    alice.wait_for(presence_from("#ops", "caroline_irc"), "caroline's presence", since=mark)
+
+    dave.send("PART #ops :off to lunch")
+    left = alice.wait_for(presence_from("#ops", "dave_irc", "unavailable"), "dave leaving", since=mark)
+    assert left.findtext(f"{{{NS_CLIENT}}}status") == "off to lunch"
+
+    erin.send("QUIT :gone fishing")
+    quit_ = alice.wait_for(presence_from("#ops", "erin_irc", "unavailable"), "erin quitting", since=mark)
+    assert "gone fishing" in (quit_.findtext(f"{{{NS_CLIENT}}}status") or "")
+
+    bob.send("MODE #ops +o caroline_irc")
+    promoted = alice.wait_for(lambda el: presence_from("#ops", "caroline_irc")(el) and item(el).get("role") == "moderator",
+                              "caroline made operator", since=mark)
+    assert item(promoted).get("affiliation") == "admin"
+
+    bob.send("KICK #ops caroline_irc :behave")
+    kicked = alice.wait_for(presence_from("#ops", "caroline_irc", "unavailable", "307"), "caroline kicked", since=mark)
+    assert item(kicked).findtext(f"{{{NS_MUC_USER}}}reason") == "behave"
+    assert item(kicked).find(f"{{{NS_MUC_USER}}}actor").get("nick") == "bob_irc"
+
+    # alice changes her own nick from the room: IRC NICK, shown with 303 and 110.
+    alice.send_raw(f"<presence to={quoteattr(room('#ops') + '/alice_new')}><x xmlns='{NS_MUC}'/></presence>")
+    bob.wait_for(lambda line: line.startswith(":alice_xmpp!") and " NICK " in line and "alice_new" in line, "alice's NICK on IRC")
+    mine = alice.wait_for(presence_from("#ops", "alice_xmpp", "unavailable", "303"), "alice's own nick change", since=mark)
+    assert "110" in statuses(mine) and item(mine).get("nick") == "alice_new"
+    # ...and a nick that is taken is refused with conflict.
+    alice.send_raw(f"<presence to={quoteattr(room('#ops') + '/bob_irc')}><x xmlns='{NS_MUC}'/></presence>")
+    refused = alice.wait_for(lambda el: from_room("#ops", "presence", "bob_irc")(el) and el.get("type") == "error", "the refused nick", since=mark)
+    assert refused.find(f".//{{{NS_STANZAS}}}conflict") is not None
+
+    # alice kicked: she leaves the room with 307.
+    bob.send("KICK #ops alice_new :bye alice")
+    out = alice.wait_for(presence_from("#ops", "alice_new", "unavailable", "307"), "alice kicked", since=mark)
+    assert "110" in statuses(out) and item(out).findtext(f"{{{NS_MUC_USER}}}reason") == "bye alice"
+
+
+def test_topic_private_messages_invitations_and_leaving(irc):
+    alice, person, _ = irc
+    bob = person("bob_irc")
+    bob.send("JOIN #club")
+    joined(alice, "#club")
+
+    mark = alice.mark()
+    alice.send_raw(f"<message type='groupchat' to={quoteattr(room('#club'))}><subject>New topic from XMPP</subject></message>")
+    bob.wait_for(lambda line: line.startswith(":alice_xmpp!") and line.endswith("TOPIC #club :New topic from XMPP"), "alice's TOPIC")
+    bob.send("TOPIC #club :Back from IRC")
+    subject = alice.wait_for(lambda el: from_room("#club", "message", "bob_irc")(el) and el.findtext(f"{{{NS_CLIENT}}}subject") == "Back from IRC",
+                             "bob's topic", since=mark)
+    assert subject.get("type") == "groupchat"
+
+    # A private message to an occupant is a PRIVMSG to that nick.
+    alice.send_raw(f"<message type='chat' to={quoteattr(room('#club') + '/bob_irc')}><body>psst</body></message>")
+    bob.wait_for(lambda line: line.startswith(":alice_xmpp!") and line.endswith("PRIVMSG bob_irc :psst"), "the private message")
+
+    # Invitations both ways.
+    alice.send_raw(f"<message to={quoteattr(room('#club'))}><x xmlns='{NS_MUC_USER}'><invite to='carol_irc%127.0.0.1@{IRC_DOMAIN}'/></x></message>")
+    carol = person("carol_irc")
+    alice.send_raw(f"<message to={quoteattr(room('#club'))}><x xmlns='{NS_MUC_USER}'><invite to='carol_irc%127.0.0.1@{IRC_DOMAIN}'/></x></message>")
+    carol.wait_for(lambda line: line.startswith(":alice_xmpp!") and " INVITE carol_irc " in line and "#club" in line, "the IRC INVITE")
+    carol.send("JOIN #secret")
+    carol.send("INVITE alice_xmpp #secret")
+    invitation = alice.wait_for(lambda el: el.get("from") == room("#secret") and el.find(f"{{{NS_MUC_USER}}}x/{{{NS_MUC_USER}}}invite") is not None,
+                                "carol's invitation", since=mark)
+    assert invitation.find(f"{{{NS_MUC_USER}}}x/{{{NS_MUC_USER}}}invite").get("from") == f"carol_irc%127.0.0.1@{IRC_DOMAIN}"
+
+    # Leaving the room parts the channel.
+    alice.send_raw(f"<presence type='unavailable' to={quoteattr(room('#club') + '/alice_xmpp')}/>")
+    out = alice.wait_for(lambda el: self_presence("#club")(el) and el.get("type") == "unavailable", "alice's leave", since=mark)
+    bob.wait_for(lambda line: line.startswith(":alice_xmpp!") and " PART #club" in line, "the PART")

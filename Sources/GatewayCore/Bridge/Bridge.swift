@@ -89,6 +89,13 @@ public protocol Bridge: Sendable {
 
     func setRoomSubject(_ room: String, subject: String, for account: BridgeAccount) async throws(BridgeError)
 
+    /// Changes the user's nick in `room` (on IRC: everywhere on that server). The outcome comes
+    /// as an occupant nick change, or ``BridgeEvent/roomNickRefused(user:room:nick:error:)``.
+    func changeRoomNick(_ room: String, to nick: String, for account: BridgeAccount) async throws(BridgeError)
+
+    /// Invites the person at legacy `address` into `room` (XEP-0045 mediated invitation).
+    func invite(_ address: String, to room: String, reason: String?, for account: BridgeAccount) async throws(BridgeError)
+
     /// The legacy address for a private chat with an occupant (`bob%server` for `#chan%server/bob`).
     func occupantAddress(room: String, nick: String) -> String?
 

@@ -23,6 +23,8 @@ public enum BridgeEvent: Sendable, Hashable {
     /// Someone said something in a room (never the user: the core reflects the user's own).
     case roomMessage(user: String, room: String, nick: String, body: String, kind: RoomMessageKind)
     case roomSubject(user: String, room: String, subject: RoomSubject)
+    /// The network refused a nick change the user asked for in `room`.
+    case roomNickRefused(user: String, room: String, nick: String, error: BridgeError)
     /// Someone invites the user to a room.
     case roomInvitation(user: String, room: String, from: String, reason: String?)
 }

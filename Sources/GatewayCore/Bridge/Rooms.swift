@@ -88,6 +88,14 @@ extension Bridge {
 
     public func occupantAddress(room: String, nick: String) -> String? { nil }
 
+    public func changeRoomNick(_ room: String, to nick: String, for account: BridgeAccount) async throws(BridgeError) {
+        throw BridgeError(.notAllowed, "Nicks cannot be changed here")
+    }
+
+    public func invite(_ address: String, to room: String, reason: String?, for account: BridgeAccount) async throws(BridgeError) {
+        throw BridgeError(.featureNotImplemented, "Invitations are not supported here")
+    }
+
     public func roomInfo(_ room: String, for account: BridgeAccount?) async -> RoomInfo { RoomInfo(name: room) }
 
     public func listRooms(at address: String, for account: BridgeAccount) async throws(BridgeError) -> [RoomListing] {
