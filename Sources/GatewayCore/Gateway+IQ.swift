@@ -18,7 +18,17 @@ extension Gateway {
         case (Namespace.discoItems, true) where payload[attribute: "node"] == Namespace.commands && canRegister:
             reply(iq, commandList(for: iq.from))
         case (Namespace.discoInfo, false):
-            handleContactDisco(iq)
+            if case .success(let address) = contactAddress(iq.to), bridge.isRoom(address), iq.to?.resourcepart == nil, iq.type == .get {
+                await roomDisco(iq, room: address)
+            } else {
+                handleContactDisco(iq)
+            }
+        case (Namespace.discoItems, false) where payload[attribute: "node"] == nil:
+            if case .success(let address) = contactAddress(iq.to), bridge.listsRooms(at: address), iq.type == .get {
+                await roomList(iq, payload, at: address)
+            } else {
+                reply(iq, XMLElement("query", namespace: Namespace.discoItems))
+            }
         case (Namespace.vcard, false):
             await handleContactVCard(iq)
         case (Namespace.commands, false) where canRegister:

@@ -36,6 +36,8 @@ public actor Gateway: BridgeEventSink {
     var contactAvailability: [String: [String: ContactAvailability]] = [:]
     /// Rooms (XEP-0045) each user is in or joining.
     var rooms: [RoomState.Key: RoomState] = [:]
+    /// Room lists fetched for paging, by user and network address.
+    var roomLists: [RoomState.Key: (rooms: [RoomListing], fetched: ContinuousClock.Instant)] = [:]
 
     public init(bridge: any Bridge, store: GatewayStore, sender: any StanzaSender, policy: GatewayPolicy, logger: Logger) {
         self.bridge = bridge

@@ -103,6 +103,36 @@ extension IRCBridge {
         }
     }
 
+    /// LIST on the user's connection to the server; one LIST at a time per connection, shared
+    /// by everyone asking meanwhile.
+    public func listRooms(at address: String, for account: BridgeAccount) async throws(BridgeError) -> [RoomListing] {
+        guard case .server(let server)? = try? IRCAddress(localpart: address, fixedServer: settings.fixedServer, maxNickLength: settings.maxNickLength) else {
+            throw BridgeError(.itemNotFound, "\(address) is not an IRC server")
+        }
+        let connection = try await connectedConnection(for: account, server: server)
+        if connection.roomList == nil {
+            connection.roomList = IRCRoomListRequest()
+            enqueue(["LIST"], on: connection)
+            let key = connection.key
+            let id = connection.id
+            let timeout = settings.listTimeout
+            Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                await self?.finishRoomList(key, id, .failure(BridgeError(.remoteServerTimeout, "\(server) did not finish LIST within \(timeout)")))
+            }
+        }
+        let result = await withCheckedContinuation { continuation in
+            connection.roomList?.waiters.append(continuation)
+        }
+        return try result.get()
+    }
+
+    func finishRoomList(_ key: IRCBridgeConnection.Key, _ id: UInt64, _ result: Result<[RoomListing], BridgeError>) {
+        guard let connection = connections[key], connection.id == id, let request = connection.roomList else { return }
+        connection.roomList = nil
+        for waiter in request.waiters { waiter.resume(returning: result) }
+    }
+
     public func roomInfo(_ room: String, for account: BridgeAccount?) async -> RoomInfo {
         guard let (name, server) = try? channel(room) else { return RoomInfo(name: room) }
         if let account, let connection = connections[Self.key(account.user, server)],
@@ -171,6 +201,17 @@ extension IRCBridge {
             _ = connection.channels[folded]?.applyModes(params[2], Array(params.dropFirst(3)), isupport: connection.isupport)
         case 329, 328:
             break // creation time, channel URL
+        case 321:
+            break // RPL_LISTSTART
+        case 322: // RPL_LIST <me> <chan> <visible> :<topic>
+            guard params.count >= 3, connection.roomList != nil else { return false }
+            let topic = params.count > 3 ? IRCFormatting.plainText(params[3]) : nil
+            connection.roomList?.rooms.append(RoomListing(
+                address: roomAddress(params[1], on: connection), name: params[1],
+                occupantCount: Int(params[2]), subject: topic?.isEmpty == false ? topic : nil))
+        case 323: // RPL_LISTEND
+            guard let request = connection.roomList else { return false }
+            finishRoomList(connection.key, connection.id, .success(request.rooms))
         case 403, 405, 437, 471, 473, 474, 475, 476, 477, 479, 489:
             // Join refusals: <me> <chan> :reason
             guard params.count >= 2, let folded = knownChannel(params[1], on: connection),

@@ -66,6 +66,8 @@ final class IRCBridgeConnection {
 
     /// A nick change the user asked for from a room, until the server answers.
     var pendingNick: (nick: String, room: String)?
+    /// A LIST being collected, and who waits for it.
+    var roomList: IRCRoomListRequest?
     /// Channels joined or being joined, by case-folded name.
     var channels: [String: IRCChannel] = [:]
 
@@ -79,4 +81,10 @@ final class IRCBridgeConnection {
         self.nick = nick
         self.bucket = bucket
     }
+}
+
+/// A LIST being collected (322 … 323).
+struct IRCRoomListRequest {
+    var rooms: [RoomListing] = []
+    var waiters: [CheckedContinuation<Result<[RoomListing], BridgeError>, Never>] = []
 }

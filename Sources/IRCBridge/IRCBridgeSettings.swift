@@ -27,6 +27,8 @@ public struct IRCBridgeSettings: Sendable, Hashable {
     public var presencePollInterval: Duration = .seconds(60)
     /// How long a WHOIS may take before a vCard request gives up.
     public var whoisTimeout: Duration = .seconds(10)
+    /// How long a LIST may take (big networks send tens of thousands of channels).
+    public var listTimeout: Duration = .seconds(60)
 
     public init(
         fixedServer: String? = nil,

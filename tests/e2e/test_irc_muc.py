@@ -3,7 +3,7 @@ IRC clients."""
 
 from __future__ import annotations
 
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 
@@ -263,3 +263,47 @@ def test_topic_private_messages_invitations_and_leaving(irc):
     alice.send_raw(f"<presence type='unavailable' to={quoteattr(room('#club') + '/alice_xmpp')}/>")
     out = alice.wait_for(lambda el: self_presence("#club")(el) and el.get("type") == "unavailable", "alice's leave", since=mark)
     bob.wait_for(lambda line: line.startswith(":alice_xmpp!") and " PART #club" in line, "the PART")
+
+
+NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
+NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items"
+NS_RSM = "http://jabber.org/protocol/rsm"
+
+
+def test_disco_info_on_rooms_and_the_channel_list_paged(irc):
+    alice, person, _ = irc
+    bob = person("bob_irc")
+    for n in range(5):
+        bob.send(f"JOIN #list{n}")
+    bob.send("MODE #list0 +m")
+    bob.wait_for(lambda line: "MODE #list0 +m" in line, "the mode")
+
+    # A channel alice is not in still answers.
+    info = alice.iq(room("#list3"), f"<query xmlns='{NS_DISCO_INFO}'/>", timeout=30).expect_result("disco#info on #list3")
+    query = info.child(NS_DISCO_INFO)
+    features = {el.get("var") for el in query.iter(f"{{{NS_DISCO_INFO}}}feature")}
+    assert {"http://jabber.org/protocol/muc", "muc_open", "muc_temporary", "muc_semianonymous", "urn:xmpp:mam:2"} <= features, features
+    assert query.find(f"{{{NS_DISCO_INFO}}}identity").get("category") == "conference"
+
+    joined(alice, "#list0")
+    info = alice.iq(room("#list0"), f"<query xmlns='{NS_DISCO_INFO}'/>", timeout=30).expect_result("disco#info on #list0")
+    features = {el.get("var") for el in info.child(NS_DISCO_INFO).iter(f"{{{NS_DISCO_INFO}}}feature")}
+    assert "muc_moderated" in features, features
+
+    server = f"127.0.0.1@{IRC_DOMAIN}"
+    seen: list[str] = []
+    after = ""
+    for _ in range(10):
+        page = alice.iq(server, f"<query xmlns='{NS_DISCO_ITEMS}'><set xmlns='{NS_RSM}'><max>2</max>{after}</set></query>",
+                        timeout=30).expect_result("a page of the channel list")
+        items = [el.get("jid") for el in page.child(NS_DISCO_ITEMS).iter(f"{{{NS_DISCO_ITEMS}}}item")]
+        rsm = page.child(NS_DISCO_ITEMS).find(f"{{{NS_RSM}}}set")
+        assert rsm is not None, page.describe()
+        total = int(rsm.findtext(f"{{{NS_RSM}}}count"))  # ngircd adds &SERVER of its own
+        assert len(items) <= 2
+        if not items:
+            break
+        seen += items
+        after = f"<after>{escape(rsm.findtext(f'{{{NS_RSM}}}last'))}</after>"
+    assert len(seen) == len(set(seen)) == total, seen
+    assert {room(f"#list{n}") for n in range(5)} <= set(seen), seen
