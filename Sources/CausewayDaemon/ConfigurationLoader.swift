@@ -27,6 +27,7 @@ public enum ConfigurationLoader {
         var http = DaemonConfiguration.HTTPSettings()
         var allowedDomains: [String]?
         var admins: [String] = []
+        var history = RoomArchive.Policy()
         let configDirectory = (file as NSString).deletingLastPathComponent
 
         root.table("xmpp", what: "the XMPP server the bridges connect to") { xmpp in
@@ -50,6 +51,12 @@ public enum ConfigurationLoader {
             if let value = section.seconds("handshake_timeout_seconds", in: 1...600, what: "how long to wait for the handshake") { link.handshakeTimeout = value }
             if let value = section.seconds("reconnect_initial_seconds", in: 0.01...600, what: "first reconnection delay") { link.reconnectInitialDelay = value }
             if let value = section.seconds("reconnect_max_seconds", in: 0.01...3600, what: "longest reconnection delay") { link.reconnectMaximumDelay = value }
+        }
+        root.table("history", what: "room history (IRC channels): archive, MAM and history on join") { section in
+            if let value = section.bool("enabled", what: "keep room history at all") { history.enabled = value }
+            if let value = section.int("on_join", in: 0...1000, what: "messages replayed when joining a room") { history.onJoin = value }
+            if let value = section.int("max_messages_per_room", in: 1...10_000_000, what: "newest messages kept per user and room") { history.maxMessagesPerRoom = value }
+            if let value = section.int("max_age_days", in: 1...3650, what: "oldest messages kept, in days") { history.maxAge = .seconds(value * 86400) }
         }
         root.table("limits", what: "what the XMPP server may send") { limits in
             if let value = limits.int("max_stanza_bytes", in: 1024...(64 * 1024 * 1024), what: "largest stanza accepted") { link.parserLimits.maxStanzaBytes = value }
@@ -105,7 +112,7 @@ public enum ConfigurationLoader {
             databasePath: absolute(databasePath, relativeTo: configDirectory),
             vaultKey: vaultKey ?? .environment("CAUSEWAY_VAULT_KEY"),
             http: http,
-            policy: GatewayPolicy(allowedDomains: Set(allowedDomains ?? [server.domain]), admins: Set(admins)),
+            policy: GatewayPolicy(allowedDomains: Set(allowedDomains ?? [server.domain]), admins: Set(admins), history: history),
             link: link, logLevel: logLevel,
             shutdownGracePeriod: grace, bridgesDirectory: bridgesDirectory
         )

@@ -23,6 +23,12 @@ extension Gateway {
             } else {
                 handleContactDisco(iq)
             }
+        case (Namespace.mam, false):
+            if case .success(let address) = contactAddress(iq.to), bridge.isRoom(address), iq.to?.resourcepart == nil {
+                await handleMAM(iq, payload, room: address)
+            } else {
+                reply(iq, error: StanzaError(.serviceUnavailable, text: "Only rooms have an archive here"))
+            }
         case (Namespace.discoItems, false) where payload[attribute: "node"] == nil:
             if case .success(let address) = contactAddress(iq.to), bridge.listsRooms(at: address), iq.type == .get {
                 await roomList(iq, payload, at: address)

@@ -12,9 +12,11 @@ extension Gateway {
     func roomPresence(_ presence: Presence, user: String, from: JID, room: String, nick: String) async {
         let key = RoomState.Key(user: user, room: room)
         let resource = from.description
+        let maxStanzas = presence.element.child("x", namespace: Namespace.muc)?.child("history")?[attribute: "maxstanzas"].flatMap { Int($0) }
         switch presence.type {
         case .available:
             if var state = rooms[key] {
+                if let maxStanzas { state.historyLimits[resource] = maxStanzas }
                 if let current = state.resources[resource] {
                     // The same nick is a status update; another is a nick change (XEP-0045 §7.6).
                     guard nick != state.nick, nick != current, let registration = await registration(of: user) else { return }
@@ -47,6 +49,7 @@ extension Gateway {
             }
             var state = RoomState()
             state.pending[resource] = nick
+            if let maxStanzas { state.historyLimits[resource] = maxStanzas }
             rooms[key] = state
             let password = presence.element.child("x", namespace: Namespace.muc)?.childText("password")
             do {
@@ -134,9 +137,11 @@ extension Gateway {
         // IRC does not echo: the user's own message goes back to every joined resource with
         // the id the client gave it, so clients match it to what they sent.
         let id = message.id ?? makeID()
+        let stanzaID = archiveRoomMessage(user: user, room: room, nick: state.nick, body: body)
         for resource in state.resources.keys {
             var reflected = Message(type: .groupchat, from: occupantJID(room, state.nick), to: JID(string: resource), id: id, body: body)
             if let originID = message.element.child("origin-id", namespace: Namespace.stanzaID) { reflected.element.append(originID) }
+            reflected.element.append(stanzaIDElement(stanzaID, room: room))
             send(reflected.element)
         }
     }
@@ -165,8 +170,11 @@ extension Gateway {
         case .roomMessage(let user, let room, let nick, let body, let kind):
             guard let state = rooms[RoomState.Key(user: user, room: room)], state.joined else { return }
             let text = kind == .action ? "/me " + body : body
+            let stanzaID = archiveRoomMessage(user: user, room: room, nick: nick, body: text)
             for resource in state.resources.keys {
-                send(Message(type: .groupchat, from: occupantJID(room, nick), to: JID(string: resource), id: makeID(), body: text).element)
+                var message = Message(type: .groupchat, from: occupantJID(room, nick), to: JID(string: resource), id: stanzaID, body: text)
+                message.element.append(stanzaIDElement(stanzaID, room: room))
+                send(message.element)
             }
         case .roomSubject(let user, let room, let subject):
             let key = RoomState.Key(user: user, room: room)
@@ -225,6 +233,7 @@ extension Gateway {
         for (resource, asked) in waiting {
             Task { await self.sendRoomSnapshot(state, room: room, to: resource, requestedNick: asked) }
         }
+        rooms[key]?.historyLimits = [:]
     }
 
     private func roomLeft(_ key: RoomState.Key, kickedBy: String?, reason: String?) {
@@ -294,7 +303,8 @@ extension Gateway {
             send(occupantPresence(occupant, room: room, to: resource))
         }
         send(selfPresence(state, room: room, to: resource, statuses: requestedNick == state.nick ? [110] : [110, 210]))
-        await sendRoomHistory(room: room, user: JID(string: resource)?.bare.description ?? resource, to: resource)
+        await sendRoomHistory(room: room, user: JID(string: resource)?.bare.description ?? resource, to: resource,
+                              limit: state.historyLimits[resource])
         send(subjectMessage(state.subject ?? RoomSubject(text: ""), room: room, to: resource))
     }
 

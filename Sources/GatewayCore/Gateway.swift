@@ -18,6 +18,7 @@ public actor Gateway: BridgeEventSink {
     let logger: Logger
     let responder: CoreQueryResponder
     let registrationForm: RegistrationForm
+    let archive: RoomArchive
 
     /// Available resources of each user, by bare JID.
     var sessions: [String: Set<String>] = [:]
@@ -47,6 +48,7 @@ public actor Gateway: BridgeEventSink {
         self.policy = policy
         self.logger = logger
         self.outbox = DurableOutbox(bridge: bridge.identity.domain, store: store, sender: sender, logger: logger)
+        self.archive = RoomArchive(store: store, policy: policy.history, logger: logger)
         var fields = bridge.registrationFields
         if bridge.canStayConnected && !fields.isEmpty { fields.append(Self.stayConnectedField) }
         self.registrationForm = RegistrationForm(fields: fields, instructions: bridge.registrationInstructions)
@@ -101,6 +103,7 @@ public actor Gateway: BridgeEventSink {
         }
         await bridge.stop()
         loginStates.removeAll()
+        await archive.flush()
         await outbox.waitUntilIdle()
     }
 
@@ -142,6 +145,12 @@ public actor Gateway: BridgeEventSink {
     func makeID() -> String {
         nextID += 1
         return "cw-\(nextID)"
+    }
+
+    /// A XEP-0359 stanza-id: unique across restarts, so MAM can page by it.
+    func makeStanzaID() -> String {
+        let high = UInt64.random(in: .min ... .max), low = UInt64.random(in: .min ... .max)
+        return String(high, radix: 36) + "-" + String(low, radix: 36)
     }
 
     /// The JID of a legacy address on this bridge.

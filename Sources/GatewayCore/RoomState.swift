@@ -16,6 +16,8 @@ struct RoomState {
     /// Everyone in the room (the user included), by nick.
     var occupants: [String: RoomOccupant] = [:]
     var subject: RoomSubject?
+    /// How much history each joining resource asked for (`<history maxstanzas/>`).
+    var historyLimits: [String: Int] = [:]
 
     var isEmpty: Bool { resources.isEmpty && pending.isEmpty }
 }

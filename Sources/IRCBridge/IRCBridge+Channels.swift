@@ -51,6 +51,7 @@ extension IRCBridge {
               connection.channels.removeValue(forKey: connection.caseMapping.fold(name)) != nil,
               let line = try? IRCLineSplitter.command("PART", [name], trailing: nil)
         else { return }
+        connection.partsInFlight[connection.caseMapping.fold(name), default: 0] += 1
         enqueue([Self.withoutLineEnd(line)], on: connection)
     }
 
@@ -257,6 +258,10 @@ extension IRCBridge {
                 await report(.roomOccupant(user: user, room: roomAddress(name, on: connection), change: .joined(RoomOccupant(nick: nick))))
             }
         case .part:
+            if isSelf, let name = params.first, let waiting = connection.partsInFlight[connection.caseMapping.fold(name)] {
+                connection.partsInFlight[connection.caseMapping.fold(name)] = waiting > 1 ? waiting - 1 : nil
+                return true
+            }
             guard let name = params.first, let folded = knownChannel(name, on: connection) else { return true }
             let room = roomAddress(name, on: connection)
             if isSelf {

@@ -70,6 +70,9 @@ final class IRCBridgeConnection {
     var roomList: IRCRoomListRequest?
     /// Channels joined or being joined, by case-folded name.
     var channels: [String: IRCChannel] = [:]
+    /// PARTs the bridge sent and the server has not echoed yet: their echo is no news, even if
+    /// the channel is being joined again meanwhile.
+    var partsInFlight: [String: Int] = [:]
 
     var caseMapping: IRCCaseMapping { isupport.caseMapping }
 

@@ -310,7 +310,7 @@ final class GatewayStoreTests: XCTestCase {
         let store = try GatewayStore(path: databasePath, vault: vault())
         let again = try GatewayStore(path: databasePath, vault: vault())
         let migrations = try await store.writer.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }
-        XCTAssertEqual(migrations, ["v1", "v2: contact settings"])
+        XCTAssertEqual(migrations, ["v1", "v2: contact settings", "v3: room archive"])
         let read = try await again.registration(bridge: bridge, user: "alice@example.org")
         XCTAssertEqual(read?.secrets["password"], "s3cret-hunter2")
         let pragmas = try await store.writer.read { db in

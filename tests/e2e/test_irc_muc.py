@@ -307,3 +307,60 @@ def test_disco_info_on_rooms_and_the_channel_list_paged(irc):
         after = f"<after>{escape(rsm.findtext(f'{{{NS_RSM}}}last'))}</after>"
     assert len(seen) == len(set(seen)) == total, seen
     assert {room(f"#list{n}") for n in range(5)} <= set(seen), seen
+
+
+NS_MAM = "urn:xmpp:mam:2"
+NS_FORWARD = "urn:xmpp:forward:0"
+NS_DELAY = "urn:xmpp:delay"
+NS_SID = "urn:xmpp:sid:0"
+
+
+def mam_page(alice: XmppClient, name: str, rsm: str, query_id: str):
+    mark = alice.mark()
+    fin = alice.iq(room(name), f"<query xmlns='{NS_MAM}' queryid='{query_id}'><set xmlns='{NS_RSM}'>{rsm}</set></query>",
+                   iq_type="set", timeout=30).expect_result("a MAM page")
+    results = [el.find(f"{{{NS_MAM}}}result") for el in alice.find_all(lambda el: el.find(f"{{{NS_MAM}}}result") is not None, since=mark)]
+    results = [r for r in results if r.get("queryid") == query_id]
+    bodies = [r.find(f"{{{NS_FORWARD}}}forwarded/{{{NS_CLIENT}}}message").findtext(f"{{{NS_CLIENT}}}body") for r in results]
+    return fin.child(NS_MAM, "fin"), bodies
+
+
+def test_history_on_join_and_mam_with_paging(irc):
+    alice, person, _ = irc
+    bob = person("bob_irc")
+    bob.send("JOIN #hist")
+    joined(alice, "#hist")
+    mark = alice.mark()
+    for n in range(30):
+        bob.send(f"PRIVMSG #hist :message {n}")
+    alice.wait_for(lambda el: from_room("#hist", "message")(el) and body_of(el) == "message 29", "the last message", since=mark)
+    alice.send_raw(f"<message type='groupchat' id='mine' to={quoteattr(room('#hist'))}><body>alice was here</body></message>")
+    live = alice.wait_for(lambda el: from_room("#hist", "message")(el) and body_of(el) == "alice was here", "the reflection", since=mark)
+    stanza_id = live.find(f"{{{NS_SID}}}stanza-id")
+    assert stanza_id is not None and stanza_id.get("by") == room("#hist"), "messages carry a stanza-id"
+
+    # Leave and come back: the last 20 (the default) come first, with delay stamps, oldest first.
+    alice.send_raw(f"<presence type='unavailable' to={quoteattr(room('#hist') + '/alice_xmpp')}/>")
+    alice.wait_for(lambda el: self_presence("#hist")(el) and el.get("type") == "unavailable", "left", since=mark)
+    mark = alice.mark()
+    join(alice, "#hist", "alice_xmpp")
+    subject = alice.wait_for(lambda el: from_room("#hist", "message")(el) and el.find(f"{{{NS_CLIENT}}}subject") is not None,
+                             "the subject after the history", timeout=30, since=mark)
+    history = [el for el in alice.find_all(lambda el: from_room("#hist", "message")(el) and el.find(f"{{{NS_DELAY}}}delay") is not None, since=mark)]
+    assert [body_of(el) for el in history] == [f"message {n}" for n in range(11, 30)] + ["alice was here"]
+    stanzas = alice.find_all(lambda el: True, since=mark)
+    assert stanzas.index(history[-1]) < stanzas.index(subject), "history comes before the subject"
+
+    # MAM: the whole archive in pages of 10, forwards; then the last page backwards.
+    seen: list[str] = []
+    after = ""
+    for page_number in range(5):
+        fin, bodies = mam_page(alice, "#hist", f"<max>10</max>{after}", f"q{page_number}")
+        seen += bodies
+        if fin.get("complete") == "true":
+            break
+        after = f"<after>{fin.find(f'{{{NS_RSM}}}set').findtext(f'{{{NS_RSM}}}last')}</after>"
+    assert seen == [f"message {n}" for n in range(30)] + ["alice was here"], seen
+    fin, bodies = mam_page(alice, "#hist", "<max>3</max><before/>", "last")
+    assert bodies == ["message 28", "message 29", "alice was here"]
+    assert fin.find(f"{{{NS_RSM}}}set").findtext(f"{{{NS_RSM}}}count") == "31"

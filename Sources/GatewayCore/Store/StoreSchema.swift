@@ -74,6 +74,22 @@ enum StoreSchema {
                 t.uniqueKey(["registrationID", "address"])
             }
         }
+        migrator.registerMigration("v3: room archive") { db in
+            // Each user's own history of each room they were in (XEP-0313), written in batches.
+            try db.create(table: "roomArchive") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("bridge", .text).notNull()
+                t.column("user", .text).notNull()
+                t.column("room", .text).notNull()
+                // The XEP-0359 stanza-id the message went out with; MAM pages by it.
+                t.column("stanzaID", .text).notNull().unique()
+                t.column("nick", .text).notNull()
+                t.column("body", .text).notNull()
+                t.column("at", .double).notNull()  // seconds since 1970, for cheap range queries
+            }
+            try db.create(index: "roomArchive_room", on: "roomArchive", columns: ["bridge", "user", "room", "id"])
+            try db.create(index: "roomArchive_at", on: "roomArchive", columns: ["at"])
+        }
         return migrator
     }
 }

@@ -1,0 +1,77 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU clashes with libxml2's in modules that see CLibXML2
+#else
+import Foundation
+#endif
+import Logging
+
+/// Room history, written in batches: messages go out to users at once with their stanza-id, and
+/// land in the store a few milliseconds later, many per transaction — so history costs a room's
+/// fan-out little. Reads flush first, so history on join and MAM see everything sent.
+public actor RoomArchive {
+    public struct Policy: Sendable, Hashable {
+        /// Whether rooms are archived at all.
+        public var enabled = true
+        /// Messages replayed on join (XEP-0045 history), unless the client asks for fewer.
+        public var onJoin = 20
+        /// Newest messages kept per user and room.
+        public var maxMessagesPerRoom = 10_000
+        /// Oldest message kept.
+        public var maxAge: Duration = .seconds(30 * 24 * 3600)
+
+        public init() {}
+    }
+
+    public let policy: Policy
+    private let store: GatewayStore
+    private let logger: Logger
+    private var buffer: [ArchivedMessage] = []
+    private var flushScheduled = false
+    private var lastPrune = ContinuousClock.now
+    /// Written when this many wait, or after ``delay``.
+    static let batchSize = 512
+    static let delay: Duration = .milliseconds(20)
+
+    public init(store: GatewayStore, policy: Policy, logger: Logger) {
+        self.store = store
+        self.policy = policy
+        self.logger = logger
+    }
+
+    public func append(_ message: ArchivedMessage) {
+        guard policy.enabled else { return }
+        buffer.append(message)
+        if buffer.count >= Self.batchSize {
+            Task { await self.flush() }
+        } else if !flushScheduled {
+            flushScheduled = true
+            Task {
+                try? await Task.sleep(for: Self.delay)
+                await self.flush()
+            }
+        }
+    }
+
+    /// Writes what waits. Failures are logged: history is not worth stopping chat for.
+    public func flush() async {
+        flushScheduled = false
+        guard !buffer.isEmpty else { return }
+        let batch = buffer
+        buffer.removeAll(keepingCapacity: true)
+        do {
+            try await store.appendArchive(batch, keepPerRoom: policy.maxMessagesPerRoom)
+        } catch {
+            logger.error("cannot archive \(batch.count) room messages: \(error)")
+        }
+        if lastPrune.duration(to: .now) > .seconds(600) {
+            lastPrune = .now
+            let cutoff = Date().addingTimeInterval(-Double(policy.maxAge.components.seconds))
+            _ = try? await store.pruneArchive(olderThan: cutoff)
+        }
+    }
+
+    public func page(bridge: String, user: String, room: String, query: ArchiveQuery) async throws -> ArchivePage {
+        await flush()
+        return try await store.archive(bridge: bridge, user: user, room: room, query: query)
+    }
+}
