@@ -69,7 +69,7 @@ extension Gateway {
             }
             if let userJID = JID(string: user) { send(gatewayPresence(for: user, to: userJID)) }
 
-        case .roomJoined, .roomJoinFailed, .roomLeft, .roomOccupant, .roomMessage, .roomSubject, .roomInvitation, .roomNickRefused:
+        case .roomJoined, .roomJoinFailed, .roomLeft, .roomOccupant, .roomMessage, .roomSubject, .roomInvitation, .roomNickRefused, .roomInterrupted:
             roomEvent(event)
 
         case .presence(let user, let address, let availability):

@@ -182,6 +182,11 @@ extension Gateway {
             state.subject = subject
             rooms[key] = state
             for resource in state.resources.keys { send(subjectMessage(subject, room: room, to: resource)) }
+        case .roomInterrupted(let user, let room, let reason):
+            guard let state = rooms[RoomState.Key(user: user, room: room)], state.joined else { return }
+            for resource in state.resources.keys {
+                send(selfPresence(state, room: room, to: resource, status: "\(reason); rejoining when the connection is back"))
+            }
         case .roomNickRefused(let user, let room, let nick, let error):
             guard let state = rooms[RoomState.Key(user: user, room: room)] else { return }
             for resource in state.resources.keys {

@@ -57,6 +57,7 @@ extension IRCBridge {
         let wasConnected = connection.state == .connected
         let reason = error?.message ?? "the server closed the connection"
         let waiting = connection.outbox
+        let channels = connection.channels.values.filter(\.announced).map { (name: $0.name, key: $0.key) }
         for change in connection.presence.connectionLost() { await reportContact(change, key) }
         close(connection, error: BridgeError(.remoteServerTimeout, "Could not connect to \(key.server): \(reason)"))
         guard wasConnected else { return }
@@ -67,7 +68,10 @@ extension IRCBridge {
         let lost = unsentLines > 0 ? " \(unsentLines) line(s) handed to the server may not have arrived." : ""
         await reportServerPresence(key, .away(status: "Reconnecting: \(reason)"))
         await tellUser(key, "Disconnected from \(key.server): \(reason).\(lost) Reconnecting…")
-        startReconnecting(key, carrying: waiting)
+        for channel in channels {
+            await report(.roomInterrupted(user: key.user, room: roomAddress(channel.name, on: connection), reason: "Disconnected from \(key.server)"))
+        }
+        startReconnecting(key, carrying: waiting, channels: channels)
     }
 
     // MARK: - Numerics

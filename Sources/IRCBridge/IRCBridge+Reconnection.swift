@@ -5,7 +5,8 @@ import GatewayCore
 struct PendingLines {
     var lines: [String] = []
     var messageIDs: [String] = []
-    var attempt = 0
+    /// Channels to rejoin (name and key), announced to the core again on 366.
+    var channels: [(name: String, key: String?)] = []
 }
 
 extension IRCBridge {
@@ -16,8 +17,8 @@ extension IRCBridge {
 
     /// Starts re-establishing a dropped connection. Until it is back (or given up), what the user
     /// sends to that server waits in ``reconnecting`` instead of opening another connection.
-    func startReconnecting(_ key: IRCBridgeConnection.Key, carrying lines: [String]) {
-        reconnecting[key] = PendingLines(lines: lines)
+    func startReconnecting(_ key: IRCBridgeConnection.Key, carrying lines: [String], channels: [(name: String, key: String?)]) {
+        reconnecting[key] = PendingLines(lines: lines, channels: channels)
         scheduleReconnect(key, attempt: 0)
     }
 
@@ -42,6 +43,7 @@ extension IRCBridge {
         do throws(BridgeError) {
             let connection = try await connectedConnection(for: account, server: key.server)
             let pending = reconnecting.removeValue(forKey: key) ?? PendingLines()
+            rejoin(pending.channels, on: connection)
             if !pending.lines.isEmpty { enqueue(pending.lines, on: connection) }
             let sent = pending.messageIDs.isEmpty ? "" : " \(pending.messageIDs.count) message(s) you wrote meanwhile were sent."
             await tellUser(key, "Reconnected to \(key.server).\(sent)")
@@ -61,9 +63,23 @@ extension IRCBridge {
         for id in pending.messageIDs {
             await report(.delivery(user: key.user, legacyMessageID: id, outcome: .failed("Not sent: the connection to \(key.server) could not be re-established (\(reason))")))
         }
+        for channel in pending.channels {
+            let room = IRCAddress.channel(name: IRCAddress.lowercasedASCII(channel.name), server: key.server).localpart(fixedServer: settings.fixedServer)
+            await report(.roomLeft(user: key.user, room: room, kickedBy: nil, reason: "The connection to \(key.server) could not be re-established (\(reason))"))
+        }
         await reportServerPresence(key, .unavailable(status: "Disconnected: \(reason)"))
         let dropped = pending.messageIDs.isEmpty ? "" : " \(pending.messageIDs.count) message(s) you wrote meanwhile were not sent."
         await tellUser(key, "Could not reconnect to \(key.server): \(reason).\(dropped) Your next message will try again.")
+    }
+
+    /// JOINs the channels the user was in before the connection dropped; their 366 tells the
+    /// core who is there now.
+    private func rejoin(_ channels: [(name: String, key: String?)], on connection: IRCBridgeConnection) {
+        for channel in channels {
+            guard let line = try? IRCLineSplitter.command("JOIN", [channel.name] + (channel.key.map { [$0] } ?? []), trailing: nil) else { continue }
+            connection.channels[connection.caseMapping.fold(channel.name)] = IRCChannel(name: channel.name, key: channel.key, caseMapping: connection.caseMapping)
+            enqueue([Self.withoutLineEnd(line)], on: connection)
+        }
     }
 
     private func pow2(_ exponent: Int) -> Double {

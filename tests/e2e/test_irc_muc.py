@@ -29,7 +29,7 @@ def irc(tmp_path, start_prosody, start_causeway, connect_client):
         clients.append(client)
         return client
 
-    yield alice, person, prosody
+    yield alice, person, prosody, ngircd
     for client in clients:
         client.close()
     ngircd.stop()
@@ -84,7 +84,7 @@ def joined(alice: XmppClient, name: str, nick: str = "alice_xmpp", since: int = 
 
 
 def test_join_shows_occupants_with_roles_and_the_subject_last(irc):
-    alice, person, _ = irc
+    alice, person, *_ = irc
     bob = person("bob_irc")
     bob.send("JOIN #lobby")
     bob.send("TOPIC #lobby :Welcome to the lobby")
@@ -104,7 +104,7 @@ def test_join_shows_occupants_with_roles_and_the_subject_last(irc):
 
 
 def test_groupchat_both_ways_and_own_messages_reflected_to_every_resource(irc):
-    alice, person, prosody = irc
+    alice, person, prosody, _ = irc
     bob = person("bob_irc")
     bob.send("JOIN #talk")
     joined(alice, "#talk")
@@ -139,7 +139,7 @@ def test_groupchat_both_ways_and_own_messages_reflected_to_every_resource(irc):
 
 
 def test_join_errors_are_mapped(irc):
-    alice, person, _ = irc
+    alice, person, *_ = irc
     bob = person("bob_irc")
     bob.send("JOIN #locked")
     bob.send("MODE #locked +k sesame")
@@ -181,7 +181,7 @@ def presence_from(name: str, nick: str, type_: str | None = None, code: str | No
 
 
 def test_nick_changes_parts_quits_kicks_and_modes(irc):
-    alice, person, _ = irc
+    alice, person, *_ = irc
     bob = person("bob_irc")
     bob.send("JOIN #ops")  # bob is the operator
     carol, dave, erin = person("carol_irc"), person("dave_irc"), person("erin_irc")
@@ -231,7 +231,7 @@ def test_nick_changes_parts_quits_kicks_and_modes(irc):
 
 
 def test_topic_private_messages_invitations_and_leaving(irc):
-    alice, person, _ = irc
+    alice, person, *_ = irc
     bob = person("bob_irc")
     bob.send("JOIN #club")
     joined(alice, "#club")
@@ -271,7 +271,7 @@ NS_RSM = "http://jabber.org/protocol/rsm"
 
 
 def test_disco_info_on_rooms_and_the_channel_list_paged(irc):
-    alice, person, _ = irc
+    alice, person, *_ = irc
     bob = person("bob_irc")
     for n in range(5):
         bob.send(f"JOIN #list{n}")
@@ -326,7 +326,7 @@ def mam_page(alice: XmppClient, name: str, rsm: str, query_id: str):
 
 
 def test_history_on_join_and_mam_with_paging(irc):
-    alice, person, _ = irc
+    alice, person, *_ = irc
     bob = person("bob_irc")
     bob.send("JOIN #hist")
     joined(alice, "#hist")
@@ -364,3 +364,29 @@ def test_history_on_join_and_mam_with_paging(irc):
     fin, bodies = mam_page(alice, "#hist", "<max>3</max><before/>", "last")
     assert bodies == ["message 28", "message 29", "alice was here"]
     assert fin.find(f"{{{NS_RSM}}}set").findtext(f"{{{NS_RSM}}}count") == "31"
+
+
+def test_rooms_are_rejoined_after_a_reconnection_without_leave_join_noise(irc):
+    alice, person, *_ = irc
+    bob = person("bob_irc")
+    bob.send("JOIN #back")
+    joined(alice, "#back")
+    ngircd = irc[3]
+    mark = alice.mark()
+    bob.close()
+    ngircd.stop()
+    alice.wait_for(lambda el: self_presence("#back")(el) and "Disconnected" in (el.findtext(f"{{{NS_CLIENT}}}status") or ""),
+                   "the interruption as a status", timeout=30, since=mark)
+    ngircd.start()
+    alice.wait_for(lambda el: self_presence("#back")(el) and "Rejoined" in (el.findtext(f"{{{NS_CLIENT}}}status") or ""),
+                   "the rejoin as a status", timeout=60, since=mark)
+    own = [el for el in alice.find_all(self_presence("#back"), since=mark)]
+    assert all(el.get("type") != "unavailable" for el in own), "alice never left the room on the XMPP side"
+
+    carol = person("carol_irc")
+    carol.send("JOIN #back")
+    alice.wait_for(presence_from("#back", "carol_irc"), "carol joining the rejoined channel", timeout=30, since=mark)
+    carol.send("PRIVMSG #back :welcome back")
+    alice.wait_for(lambda el: from_room("#back", "message", "carol_irc")(el) and body_of(el) == "welcome back", "carol's message", since=mark)
+    gone_bob = alice.find_all(presence_from("#back", "bob_irc", "unavailable"), since=mark)
+    assert len(gone_bob) == 1, "bob, gone during the outage, leaves once"

@@ -23,6 +23,10 @@ public enum BridgeEvent: Sendable, Hashable {
     /// Someone said something in a room (never the user: the core reflects the user's own).
     case roomMessage(user: String, room: String, nick: String, body: String, kind: RoomMessageKind)
     case roomSubject(user: String, room: String, subject: RoomSubject)
+    /// The user's membership is interrupted (the connection dropped) and being re-established:
+    /// the room stays joined, and a later ``roomJoined(user:room:nick:occupants:subject:)`` shows
+    /// what changed meanwhile, or ``roomLeft(user:room:kickedBy:reason:)`` ends it.
+    case roomInterrupted(user: String, room: String, reason: String)
     /// The network refused a nick change the user asked for in `room`.
     case roomNickRefused(user: String, room: String, nick: String, error: BridgeError)
     /// Someone invites the user to a room.
