@@ -69,8 +69,9 @@ extension IRCBridge {
         let connection = try await joinedConnection(room, account)
         let (name, _) = try channel(room)
         do throws(IRCLineError) {
-            let text = IRCFormatting.plainText(subject)
-            enqueue([Self.withoutLineEnd(try IRCLineSplitter.command("TOPIC", [name], trailing: text))], on: connection)
+            // A line break would end the TOPIC line and start a command of the user's choosing:
+            // the command builder refuses it, and the user is told.
+            enqueue([Self.withoutLineEnd(try IRCLineSplitter.command("TOPIC", [name], trailing: subject))], on: connection)
         } catch {
             throw BridgeError(.notAcceptable, "The topic cannot be set: \(error)")
         }

@@ -390,3 +390,30 @@ def test_rooms_are_rejoined_after_a_reconnection_without_leave_join_noise(irc):
     alice.wait_for(lambda el: from_room("#back", "message", "carol_irc")(el) and body_of(el) == "welcome back", "carol's message", since=mark)
     gone_bob = alice.find_all(presence_from("#back", "bob_irc", "unavailable"), since=mark)
     assert len(gone_bob) == 1, "bob, gone during the outage, leaves once"
+
+
+def test_injection_attempts_in_room_fields_send_no_extra_command(irc):
+    alice, person, _, _ = irc
+    bob = person("bob_irc")
+    bob.send("JOIN #safe")
+    joined(alice, "#safe")
+    mark = alice.mark()
+
+    # A topic with a line break would be a second command: refused, nothing sent.
+    alice.send_raw(f"<message type='groupchat' id='t1' to={quoteattr(room('#safe'))}><subject>fine&#13;QUIT :owned</subject></message>")
+    error = alice.wait_for(lambda el: el.get("id") == "t1" and el.get("type") == "error", "the refused topic", since=mark)
+    assert error.find(f".//{{{NS_STANZAS}}}not-acceptable") is not None
+    # A nick with a space or a comma cannot become a NICK.
+    for bad in ("evil nick", "a,b"):
+        alice.send_raw(f"<presence to={quoteattr(room('#safe') + '/' + bad)}><x xmlns='{NS_MUC}'/></presence>")
+        alice.wait_for(lambda el, bad=bad: from_room("#safe", "presence", bad)(el) and el.get("type") == "error", f"the refused nick {bad!r}", since=mark)
+    # A channel name with a comma is not a room at all.
+    mark = alice.mark()
+    alice.send_raw(f"<presence to={quoteattr(room('#a,#b') + '/alice_xmpp')}><x xmlns='{NS_MUC}'/></presence>")
+    alice.wait_for(lambda el: el.get("type") == "error" and el.get("from", "").startswith(room("#a,#b")), "the refused channel", since=mark)
+
+    bob.send("PING :sync")
+    bob.wait_for(lambda line: "PONG" in line and "sync" in line, "a round trip")
+    from_alice = [line for line in bob.lines if line.startswith(":alice_xmpp!")]
+    assert all(" JOIN " in line or " PRIVMSG " in line for line in from_alice), from_alice
+    assert not any("QUIT" in line or "NICK" in line or "#b" in line for line in from_alice), from_alice
