@@ -23,6 +23,8 @@ extension Gateway {
             } else {
                 handleContactDisco(iq)
             }
+        case (Namespace.mucAdmin, false):
+            await handleRoomAdmin(iq, payload)
         case (Namespace.mam, false):
             if case .success(let address) = contactAddress(iq.to), bridge.isRoom(address), iq.to?.resourcepart == nil {
                 await handleMAM(iq, payload, room: address)

@@ -90,6 +90,38 @@ extension IRCBridge {
         enqueue(["NICK " + nick], on: connection)
     }
 
+    /// KICK, ban (+b nick!*@* then KICK) and +o/-o/-v; every parameter goes through the command
+    /// builder, so a nick or reason cannot carry a second command.
+    public func moderate(_ nick: String, in room: String, _ action: RoomModeration, for account: BridgeAccount) async throws(BridgeError) {
+        let connection = try await joinedConnection(room, account)
+        let (name, _) = try channel(room)
+        do throws(IRCAddressError) {
+            try IRCAddress.validateNick(nick, maxLength: 64)
+        } catch {
+            throw BridgeError(.jidMalformed, error.text)
+        }
+        do throws(IRCLineError) {
+            var lines: [String] = []
+            switch action {
+            case .kick(let reason):
+                lines.append(try IRCLineSplitter.command("KICK", [name, nick], trailing: reason))
+            case .ban(let reason):
+                lines.append(try IRCLineSplitter.command("MODE", [name, "+b", nick + "!*@*"], trailing: nil))
+                lines.append(try IRCLineSplitter.command("KICK", [name, nick], trailing: reason))
+            case .role(let role):
+                let change = switch role {
+                case .moderator: "+o"
+                case .participant: "-o"
+                case .visitor, .none: "-v"
+                }
+                lines.append(try IRCLineSplitter.command("MODE", [name, change, nick], trailing: nil))
+            }
+            enqueue(lines.map(Self.withoutLineEnd), on: connection)
+        } catch {
+            throw BridgeError(.notAcceptable, "\(error)")
+        }
+    }
+
     public func invite(_ address: String, to room: String, reason: String?, for account: BridgeAccount) async throws(BridgeError) {
         let (name, server) = try channel(room)
         guard case .user(let nick, let inviteeServer)? = try? IRCAddress(localpart: address, fixedServer: settings.fixedServer, maxNickLength: settings.maxNickLength),

@@ -22,6 +22,7 @@ public enum Namespace {
     public static let roster = "jabber:iq:roster"
     public static let muc = "http://jabber.org/protocol/muc"
     public static let mucUser = "http://jabber.org/protocol/muc#user"
+    public static let mucAdmin = "http://jabber.org/protocol/muc#admin"
     public static let mucRoomInfo = "http://jabber.org/protocol/muc#roominfo"
     public static let mam = "urn:xmpp:mam:2"
     public static let rsm = "http://jabber.org/protocol/rsm"

@@ -417,3 +417,38 @@ def test_injection_attempts_in_room_fields_send_no_extra_command(irc):
     from_alice = [line for line in bob.lines if line.startswith(":alice_xmpp!")]
     assert all(" JOIN " in line or " PRIVMSG " in line for line in from_alice), from_alice
     assert not any("QUIT" in line or "NICK" in line or "#b" in line for line in from_alice), from_alice
+
+
+NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin"
+
+
+def test_moderation_from_xmpp_kicks_bans_and_changes_roles(irc):
+    alice, person, _, _ = irc
+    joined(alice, "#mine")  # first in: alice is the channel operator
+    bob, carol, dave = person("bob_irc"), person("carol_irc"), person("dave_irc")
+    for who in (bob, carol, dave):
+        who.send("JOIN #mine")
+        who.wait_for(lambda line: " 366 " in line and "#mine" in line, "in #mine")
+    mark = alice.mark()
+    alice.wait_for(presence_from("#mine", "dave_irc"), "dave in the room", timeout=20)
+
+    def admin(item: str):
+        return alice.iq(room("#mine"), f"<query xmlns='{NS_MUC_ADMIN}'>{item}</query>", iq_type="set", timeout=30)
+
+    admin("<item nick='bob_irc' role='none'><reason>too loud</reason></item>").expect_result("the kick")
+    bob.wait_for(lambda line: line.startswith(":alice_xmpp!") and "KICK #mine bob_irc :too loud" in line, "bob kicked on IRC")
+    kicked = alice.wait_for(presence_from("#mine", "bob_irc", "unavailable", "307"), "bob's kick in the room", since=mark)
+    assert item(kicked).findtext(f"{{{NS_MUC_USER}}}reason") == "too loud"
+
+    admin("<item nick='carol_irc' affiliation='outcast'/>").expect_result("the ban")
+    carol.wait_for(lambda line: "MODE #mine +b carol_irc!*@*" in line, "the ban mask")
+    carol.wait_for(lambda line: "KICK #mine carol_irc" in line, "carol kicked")
+    carol.send("JOIN #mine")
+    carol.wait_for(lambda line: " 474 carol_irc #mine " in line, "carol banned from rejoining")
+
+    admin("<item nick='dave_irc' role='moderator'/>").expect_result("the promotion")
+    alice.wait_for(lambda el: presence_from("#mine", "dave_irc")(el) and item(el).get("role") == "moderator", "dave a moderator", since=mark)
+
+    # A reason with a line break cannot become a second command.
+    bad = admin("<item nick='dave_irc' role='none'><reason>bye&#13;QUIT :owned</reason></item>")
+    assert bad.type == "error" and bad.condition == "not-acceptable", bad.describe()

@@ -93,6 +93,9 @@ public protocol Bridge: Sendable {
     /// as an occupant nick change, or ``BridgeEvent/roomNickRefused(user:room:nick:error:)``.
     func changeRoomNick(_ room: String, to nick: String, for account: BridgeAccount) async throws(BridgeError)
 
+    /// Kicks, bans or changes the role of an occupant (the network decides whether the user may).
+    func moderate(_ nick: String, in room: String, _ action: RoomModeration, for account: BridgeAccount) async throws(BridgeError)
+
     /// Invites the person at legacy `address` into `room` (XEP-0045 mediated invitation).
     func invite(_ address: String, to room: String, reason: String?, for account: BridgeAccount) async throws(BridgeError)
 

@@ -30,6 +30,16 @@ public enum RoomOccupantChange: Sendable, Hashable {
     case updated(RoomOccupant)
 }
 
+/// What a moderator asks for about an occupant (XEP-0045 §8–9, muc#admin).
+public enum RoomModeration: Sendable, Hashable {
+    /// role='none': out of the room (IRC KICK).
+    case kick(reason: String?)
+    /// affiliation='outcast': banned and out (IRC MODE +b, then KICK).
+    case ban(reason: String?)
+    /// A new role (moderator: IRC +o; participant: -o; visitor: -v).
+    case role(RoomOccupant.Role)
+}
+
 /// How a room's messages were sent.
 public enum RoomMessageKind: String, Sendable, Hashable {
     case normal, action, notice
@@ -87,6 +97,10 @@ extension Bridge {
     }
 
     public func occupantAddress(room: String, nick: String) -> String? { nil }
+
+    public func moderate(_ nick: String, in room: String, _ action: RoomModeration, for account: BridgeAccount) async throws(BridgeError) {
+        throw BridgeError(.featureNotImplemented, "Moderation is not supported here")
+    }
 
     public func changeRoomNick(_ room: String, to nick: String, for account: BridgeAccount) async throws(BridgeError) {
         throw BridgeError(.notAllowed, "Nicks cannot be changed here")
