@@ -38,7 +38,7 @@ extension Gateway {
 
         case .delivery(_, let legacyMessageID, let outcome):
             logger.debug("delivery report", metadata: ["id": "\(legacyMessageID)", "outcome": "\(outcome)"])
-            guard let sent = try await store.sentMessage(bridge: domain, legacyMessageID: legacyMessageID) else {
+            guard let sent = try await sentMessage(legacyMessageID) else {
                 // A fast network can report delivery before the send's answer was recorded: keep
                 // the report for when it is, and tell the bridge, whose network may retry.
                 if earlyDeliveries.count < 10_000 { earlyDeliveries[legacyMessageID] = outcome }

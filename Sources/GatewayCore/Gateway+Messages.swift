@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU clashes with libxml2's in modules that see CLibXML2
+#else
+import Foundation
+#endif
 import XMPPCore
 
 extension Gateway {
@@ -54,7 +59,17 @@ extension Gateway {
         do {
             let legacyID = try await bridge.send(OutgoingMessage(to: address, body: body, xmppID: message.id), from: account(registration))
             if let legacyID, let xmppID = message.id {
-                try await store.recordSent(bridge: domain, user: from.description, xmppID: xmppID, peer: address, legacyMessageID: legacyID)
+                // Kept in memory for the reports that come soon (most do), and written to the
+                // store off this message's path for the ones that come after a restart.
+                rememberSent(SentMessage(bridge: domain, user: from.description, xmppID: xmppID, peer: address, legacyMessageID: legacyID, createdAt: Date()))
+                let store = self.store, domain = self.domain, sender = from.description
+                Task {
+                    do {
+                        try await store.recordSent(bridge: domain, user: sender, xmppID: xmppID, peer: address, legacyMessageID: legacyID)
+                    } catch {
+                        self.logger.error("cannot record a sent message: \(error)")
+                    }
+                }
                 if let outcome = earlyDeliveries.removeValue(forKey: legacyID) {
                     try await report(.delivery(user: user, legacyMessageID: legacyID, outcome: outcome))
                 }
@@ -76,5 +91,24 @@ extension Gateway {
             logger.error("cannot store an error for the user: \(error)")
             send(reply)
         }
+    }
+}
+
+extension Gateway {
+    /// How many recent sends are kept in memory for delivery reports.
+    static let recentSendsLimit = 10_000
+
+    func rememberSent(_ sent: SentMessage) {
+        recentSends[sent.legacyMessageID] = sent
+        recentSendOrder.append(sent.legacyMessageID)
+        if recentSendOrder.count > Self.recentSendsLimit {
+            recentSends[recentSendOrder.removeFirst()] = nil
+        }
+    }
+
+    /// The send a delivery report is about: from memory, else from the store.
+    func sentMessage(_ legacyMessageID: String) async throws -> SentMessage? {
+        if let recent = recentSends[legacyMessageID] { return recent }
+        return try await store.sentMessage(bridge: domain, legacyMessageID: legacyMessageID)
     }
 }

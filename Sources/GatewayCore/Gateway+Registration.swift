@@ -59,7 +59,8 @@ extension Gateway {
             fields: record.fields, secrets: record.secrets, staysConnected: staysConnected && bridge.canStayConnected
         )
         do {
-            _ = try await store.save(registration)
+            registrationCache[user] = nil
+            registrationCache[user] = .some(try await store.save(registration))
         } catch StoreError.legacyIDTaken {
             return StanzaError(.conflict, text: "\(record.legacyID ?? "This account") is already registered with \(domain) by another user")
         } catch {
@@ -90,6 +91,8 @@ extension Gateway {
         }
         do {
             try await store.deleteRegistration(bridge: domain, user: user)
+            registrationCache[user] = .some(nil)
+            contactCache[user] = nil
         } catch {
             logger.error("cannot delete a registration: \(error)", metadata: ["user": "\(user)"])
         }

@@ -13,10 +13,21 @@ extension Gateway {
         logger.info("roster privilege from \(host): \(type)")
     }
 
+    /// The user's contact addresses, read once and then kept up to date here.
+    func contactAddresses(of user: String) async -> Set<String> {
+        if let cached = contactCache[user] { return cached }
+        guard let contacts = try? await store.contacts(bridge: domain, user: user) else { return [] }
+        let addresses = Set(contacts.map(\.address))
+        if contactCache.count > 100_000 { contactCache.removeAll() }
+        contactCache[user] = addresses
+        return addresses
+    }
+
     func saveContact(_ address: String, for user: String, subscription: Contact.Subscription, name: String? = nil) async {
         let contact = Contact(address: address, name: name ?? bridge.contactProfile(address).name, groups: [identity.name], subscription: subscription)
         do {
             try await store.saveContact(contact, bridge: domain, user: user)
+            contactCache[user]?.insert(address)
         } catch {
             logger.error("cannot store a contact: \(error)", metadata: ["user": "\(user)"])
         }
@@ -25,7 +36,7 @@ extension Gateway {
     /// Puts a contact the user has not added yet into their roster: pushed straight in where the
     /// server granted roster access (XEP-0356), else asked for with a subscription request.
     func addToRoster(_ address: String, user: String) async {
-        let known = ((try? await store.contacts(bridge: domain, user: user)) ?? []).contains { $0.address == address }
+        let known = await contactAddresses(of: user).contains(address)
         guard !known, let contact = contactJID(address), let userJID = JID(string: user) else { return }
         let name = bridge.contactProfile(address).name
         let push = rosterPrivilegedHosts.contains(userJID.domainpart)

@@ -35,6 +35,14 @@ public actor Gateway: BridgeEventSink {
     var earlyDeliveries: [String: DeliveryOutcome] = [:]
     /// Contacts' presence as the bridge last reported it, by user and legacy address.
     var contactAvailability: [String: [String: ContactAvailability]] = [:]
+    /// Recent sends by the network's message id, for delivery reports without a store read.
+    var recentSends: [String: SentMessage] = [:]
+    var recentSendOrder: [String] = []
+    /// Registrations read so far (`nil` inside: known not to be registered).
+    var registrationCache: [String: Registration?] = [:]
+    /// Each user's contact addresses, once read: whether a sender is in the roster is asked for
+    /// every incoming message.
+    var contactCache: [String: Set<String>] = [:]
     /// Rooms (XEP-0045) each user is in or joining.
     var rooms: [RoomState.Key: RoomState] = [:]
     /// Room lists fetched for paging, by user and network address.
@@ -164,9 +172,16 @@ public actor Gateway: BridgeEventSink {
         return from.bare.description
     }
 
+    /// The user's registration, from memory after the first read: every stanza needs it, and a
+    /// store round trip per message costs more than the rest of the message. The cache is only
+    /// changed where registrations are saved or deleted, all on this actor.
     func registration(of user: String) async -> Registration? {
+        if let cached = registrationCache[user] { return cached }
         do {
-            return try await store.registration(bridge: domain, user: user)
+            let registration = try await store.registration(bridge: domain, user: user)
+            if registrationCache.count > 100_000 { registrationCache.removeAll() }
+            registrationCache[user] = .some(registration)
+            return registration
         } catch {
             logger.error("cannot read a registration: \(error)", metadata: ["user": "\(user)"])
             return nil
