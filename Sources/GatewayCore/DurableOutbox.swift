@@ -33,17 +33,67 @@ public actor DurableOutbox {
 
     /// Stores a stanza and sends it when the link allows. Returns once it is stored. With a key
     /// `onceFor`, a stanza for a key seen before is not stored again, and the result is false.
+    ///
+    /// Stanzas that arrive while a write is under way are stored together in the next one
+    /// (group commit): a burst costs one transaction per batch, not one per stanza.
     @discardableResult
     public func deliver(_ element: XMLElement, recipient: String, onceFor key: String? = nil) async throws -> Bool {
         let stanza = XMLSerializer.string(element, enclosingNamespace: Namespace.component)
-        guard let id = try await store.enqueuePending(bridge: bridge, recipient: recipient, stanza: stanza, onceFor: key) else {
-            return false
+        let stored = await withCheckedContinuation { continuation in
+            queue(QueuedInsert(insert: .init(recipient: recipient, stanza: stanza, onceFor: key), element: element, continuation: continuation))
         }
-        // While a flush runs it will reach this row itself, in order.
-        if linkUp && !flushing && id > lastSentID {
-            transmit(id: id, element: element)
+        return try stored.get()
+    }
+
+    /// Like ``deliver(_:recipient:onceFor:)`` without waiting for the store: for networks that
+    /// cannot be asked to resend anyway (IRC), so a burst is written in a few transactions.
+    /// The stanza is still stored before it is sent, in the order of the calls.
+    public func enqueue(_ element: XMLElement, recipient: String) {
+        let stanza = XMLSerializer.string(element, enclosingNamespace: Namespace.component)
+        queue(QueuedInsert(insert: .init(recipient: recipient, stanza: stanza, onceFor: nil), element: element, continuation: nil))
+    }
+
+    private func queue(_ item: QueuedInsert) {
+        inserts.append(item)
+        if !inserting {
+            inserting = true
+            Task { await self.writeInserts() }
         }
-        return true
+    }
+
+    private struct QueuedInsert {
+        var insert: GatewayStore.PendingInsert
+        var element: XMLElement
+        var continuation: CheckedContinuation<Result<Bool, any Error>, Never>?
+    }
+
+    private var inserts: [QueuedInsert] = []
+    private var inserting = false
+
+    /// Writes queued stanzas a batch at a time and sends each in id order, here on the actor,
+    /// so the order on the wire is the order in the store.
+    private func writeInserts() async {
+        while !inserts.isEmpty {
+            let batch = inserts
+            inserts.removeAll()
+            let ids: [Int64?]
+            do {
+                ids = try await store.enqueuePending(bridge: bridge, batch.map(\.insert))
+            } catch {
+                logger.error("cannot store \(batch.count) stanza(s) for users: \(error)")
+                for item in batch { item.continuation?.resume(returning: .failure(error)) }
+                continue
+            }
+            for (item, id) in zip(batch, ids) {
+                // While a flush runs it will reach these rows itself, in order.
+                if let id, linkUp && !flushing && id > lastSentID {
+                    transmit(id: id, element: item.element)
+                }
+                item.continuation?.resume(returning: .success(id != nil))
+            }
+        }
+        inserting = false
+        resumeIdleWaitersIfIdle()
     }
 
     public func linkEstablished() async {
@@ -69,7 +119,7 @@ public actor DurableOutbox {
     public var pendingAcknowledgements: Int { unacknowledged.count }
 
     private var isIdle: Bool {
-        (unacknowledged.isEmpty || !linkUp) && acknowledgedButStored.isEmpty && !deleting && !flushing
+        (unacknowledged.isEmpty || !linkUp) && acknowledgedButStored.isEmpty && !deleting && !flushing && !inserting
     }
 
     private func flush() async {

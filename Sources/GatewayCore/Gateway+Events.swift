@@ -30,6 +30,10 @@ extension Gateway {
             }
             await addToRoster(address, user: user)
             let message = Message(type: .chat, from: contact, to: userJID, id: legacyMessageID ?? makeID(), body: body)
+            if !bridge.acknowledgesDelivery && legacyMessageID == nil {
+                await outbox.enqueue(message.element, recipient: user)
+                return
+            }
             // The network's message id makes redelivery (a carrier retrying a webhook) harmless.
             let stored = try await outbox.deliver(message.element, recipient: user, onceFor: legacyMessageID.map { "message:\($0)" })
             if !stored {

@@ -69,6 +69,9 @@ public actor IRCBridge: Bridge {
 
     public nonisolated var reportsContactPresence: Bool { true }
 
+    /// IRC cannot be asked to resend: messages are stored in batches rather than acknowledged one by one.
+    public nonisolated var acknowledgesDelivery: Bool { false }
+
     public nonisolated var canStayConnected: Bool { true }
 
     public nonisolated var contactPrompt: ContactPrompt {

@@ -48,6 +48,12 @@ public protocol Bridge: Sendable {
     /// An HTTP request for this bridge (carrier webhooks). Bridges without webhooks answer 404.
     func handleWebhook(_ request: WebhookRequest) async -> WebhookResponse
 
+    /// Whether ``BridgeEventSink/report(_:)`` must return only once a message is stored, so the
+    /// bridge can acknowledge it to its network (SMS webhooks). Networks that cannot redeliver
+    /// (IRC) say false: their messages are still stored before they are sent, in order, but in
+    /// batches, without a store round trip per message.
+    var acknowledgesDelivery: Bool { get }
+
     /// Whether the bridge reports its contacts' presence (``BridgeEvent/presence(user:from:availability:)``).
     /// When it does not, contacts show available while the user is logged in.
     var reportsContactPresence: Bool { get }
@@ -124,6 +130,8 @@ extension Bridge {
     }
 
     public var reportsContactPresence: Bool { false }
+
+    public var acknowledgesDelivery: Bool { true }
 
     public var canStayConnected: Bool { false }
 

@@ -33,6 +33,31 @@ extension GatewayStore {
         }
     }
 
+    /// One stanza of a batch for ``enqueuePending(bridge:_:)``.
+    public struct PendingInsert: Sendable {
+        public var recipient: String
+        public var stanza: String
+        public var onceFor: String?
+
+        public init(recipient: String, stanza: String, onceFor: String?) {
+            self.recipient = recipient
+            self.stanza = stanza
+            self.onceFor = onceFor
+        }
+    }
+
+    /// Queues several stanzas in one transaction (group commit), in order; returns each one's
+    /// id, or `nil` for a repeat of a key seen before.
+    public func enqueuePending(bridge: String, _ inserts: [PendingInsert]) async throws -> [Int64?] {
+        let now = Date()
+        return try await write { db in
+            try inserts.map { insert in
+                if let key = insert.onceFor, try !Self.insertSeen(db, bridge: bridge, key: key, at: now) { return nil }
+                return try Self.insertPending(db, bridge: bridge, recipient: insert.recipient, stanza: insert.stanza, at: now)
+            }
+        }
+    }
+
     /// Up to `limit` queued stanzas of `bridge` with ids above `after`, oldest first. They stay
     /// queued until ``deletePending(ids:)``, so a crash mid-flush sends them again rather than
     /// losing them.
@@ -132,16 +157,15 @@ extension GatewayStore {
     // MARK: - Statements shared by the operations above
 
     private static func insertPending(_ db: Database, bridge: String, recipient: String, stanza: String, at date: Date) throws -> Int64 {
-        try db.execute(
-            sql: "INSERT INTO pendingStanza (bridge, recipient, stanza, createdAt) VALUES (?, ?, ?, ?)",
-            arguments: [bridge, recipient, stanza, date])
+        try db.cachedStatement(sql: "INSERT INTO pendingStanza (bridge, recipient, stanza, createdAt) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [bridge, recipient, stanza, date])
         return db.lastInsertedRowID
     }
 
     /// True when the row is new: INSERT OR IGNORE changes nothing for a key already there.
     private static func insertSeen(_ db: Database, bridge: String, key: String, at date: Date) throws -> Bool {
-        try db.execute(
-            sql: "INSERT OR IGNORE INTO seenEvent (bridge, key, seenAt) VALUES (?, ?, ?)", arguments: [bridge, key, date])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO seenEvent (bridge, key, seenAt) VALUES (?, ?, ?)")
+            .execute(arguments: [bridge, key, date])
         return db.changesCount == 1
     }
 }
