@@ -71,6 +71,11 @@ class Prosody:
     c2s_port: int = field(default_factory=free_port)
     component_port: int = field(default_factory=free_port)
     host: str = HOST
+    # Prosody's log level for `log_path` ("debug" for tests; benchmarks use "warn" so logging
+    # every stanza does not become what they measure).
+    log_level: str = "debug"
+    # More global settings, as Lua lines (e.g. `network_settings = { nagle = false }`).
+    extra_config: str = ""
     accounts: dict[str, str] = field(default_factory=dict, init=False)  # JID -> password
     proc: subprocess.Popen | None = field(default=None, init=False)
     last_start_seconds: float = field(default=0.0, init=False)
@@ -122,7 +127,7 @@ class Prosody:
 -- Written by tests/e2e/harness/prosody.py for one test run.
 run_as_root = true  -- tests run as root; Prosody refuses to otherwise
 data_path = {lua_string(str(self.data_dir))}
-log = {{ debug = {lua_string(str(self.log_path))} }}
+log = {{ {self.log_level} = {lua_string(str(self.log_path))} }}
 
 -- Loopback only, on ports picked for this test.
 interfaces = {{ "{self.host}" }}
@@ -142,7 +147,7 @@ c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
 storage = "internal"
-
+{self.extra_config}
 {hosts}
 {components}""")
 

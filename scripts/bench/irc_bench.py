@@ -1,0 +1,881 @@
+#!/usr/bin/python3
+"""Side-by-side benchmark of Causeway's IRC bridge and biboumi (run through scripts/bench-irc).
+
+One run starts a throwaway Prosody and ngircd (tests/e2e/harness), then measures each gateway
+in turn as a component of that Prosody on its own domain, with the same XMPP users, the same
+raw IRC peers and the same procedure, and prints one table: each figure for causeway, for
+biboumi, and their ratio oriented so that > 1 means causeway is better. See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import platform
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+
+from harness.biboumi import Biboumi, biboumi_binary, biboumi_version  # noqa: E402
+from harness.causeway import Bridge, Causeway  # noqa: E402
+from harness.irc_async import AsyncIrcClient  # noqa: E402
+from harness.lean_xmpp import NS_MUC, TAG_BODY, TAG_MESSAGE, TAG_PRESENCE, LeanXmpp, error_condition  # noqa: E402
+from harness.ngircd import Ngircd  # noqa: E402
+from harness.prosody import Component, Prosody  # noqa: E402
+
+IRC_SERVER = "127.0.0.1"  # the IRC server part of every JID: nick%127.0.0.1@gateway
+CAUSEWAY_DOMAIN = "causeway.localhost"
+BIBOUMI_DOMAIN = "biboumi.localhost"
+CHANNEL = "#bench"
+PASSWORD = "bench-password"
+
+
+# ==== ADAPT HERE: Causeway's channel-history setting ==========================================
+# The one place that knows how Causeway's configuration turns channel history (the per-user
+# room archive) on and off: since commit 90b6730 it is `[history] enabled = true/false` in
+# causeway.toml. "daemon" tables are merged into causeway.toml, "bridge" tables into the IRC
+# bridge's bridge.toml. When `causeway check-config` rejects the result (an older build), the
+# MUC runs use the build's default instead and their figures are marked "*" with the reason.
+def causeway_history_config(history: bool) -> dict[str, dict[str, dict]]:
+    return {
+        "daemon": {"history": {"enabled": history}},
+        "bridge": {},
+    }
+# ===============================================================================================
+
+
+# --- small measurements ------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), from /proc/PID/stat."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text[text.rindex(")") + 2:].split()  # the command name may hold spaces
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def proc_status(pid: int, key: str) -> int:
+    """A number from /proc/PID/status ("VmRSS" in KiB, "Threads")."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {key} for pid {pid}")
+
+
+def rss_kib(pid: int) -> int:
+    return proc_status(pid, "VmRSS")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Counter:
+    """Counts arrivals towards `target`; remembers when the last one came."""
+
+    def __init__(self, target: int):
+        self.target = target
+        self.count = 0
+        self.last = 0.0
+
+    def hit(self) -> None:
+        self.count += 1
+        self.last = time.monotonic()
+
+
+async def wait_counters(counters: list[Counter], what: str, timeout: float, stall: float) -> None:
+    """Until every counter is done; fails after `timeout`, or when nothing arrives for `stall` s."""
+    deadline = time.monotonic() + timeout
+    seen, last_progress = -1, time.monotonic()
+    while True:
+        total = sum(c.count for c in counters)
+        now = time.monotonic()
+        if all(c.count >= c.target for c in counters):
+            return
+        if total != seen:
+            seen, last_progress = total, now
+        target = sum(c.target for c in counters)
+        if now >= deadline:
+            raise TimeoutError(f"{what}: {total}/{target} arrived within {timeout:g}s")
+        if now - last_progress >= stall:
+            raise TimeoutError(f"{what}: {total}/{target} arrived, then nothing for {stall:g}s")
+        await asyncio.sleep(0.05)
+
+
+def burst_timeout(count: int, floor_rate: float = 50.0) -> float:
+    """A generous bound for a burst: as if at least `floor_rate` arrived per second."""
+    return max(60.0, count / floor_rate)
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    key: str
+    label: str
+    unit: str
+    higher_is_better: bool
+    digits: int = 0
+
+
+FIGURES = [
+    Figure("x2i_rate", "XMPP→IRC private messages/s", "msg/s", True),
+    Figure("x2i_cpu", "XMPP→IRC gateway CPU per message", "µs", False, 1),
+    Figure("i2x_rate", "IRC→XMPP private messages/s", "msg/s", True),
+    Figure("i2x_cpu", "IRC→XMPP gateway CPU per message", "µs", False, 1),
+    Figure("lat_p50", "XMPP→IRC latency p50 (steady rate)", "ms", False, 2),
+    Figure("lat_p99", "XMPP→IRC latency p99 (steady rate)", "ms", False, 2),
+    Figure("muc_on", "MUC fan-out, history on", "deliveries/s", True),
+    Figure("muc_off", "MUC fan-out, history off", "deliveries/s", True),
+    Figure("rss_a", "RSS per IRC connection (first batch)", "KiB", False, 1),
+    Figure("rss_b", "RSS per IRC connection (all users)", "KiB", False, 1),
+    Figure("online", "time to bring all users online", "s", False, 2),
+]
+
+
+@dataclass
+class Results:
+    values: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # key -> "n/a (...)" or "error" instead of a value
+    marks: dict[str, str] = field(default_factory=dict)  # key -> why its value carries a "*"
+    extra: list[str] = field(default_factory=list)  # free-form lines printed under the table
+
+
+# --- the gateways --------------------------------------------------------------------------------
+
+
+class Gateway:
+    """What differs between the two gateways; everything else is the same procedure."""
+
+    name: str
+    domain: str
+    tag: str  # nick prefix: its users' IRC nicks never clash with the other gateway's
+
+    def contact(self, nick: str) -> str:
+        return f"{nick}%{IRC_SERVER}@{self.domain}"
+
+    def room(self, channel: str) -> str:
+        return f"{channel}%{IRC_SERVER}@{self.domain}"
+
+    def nick(self, user: LeanXmpp) -> str:
+        return self.tag + user.user
+
+    @property
+    def pid(self) -> int:
+        raise NotImplementedError
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def diagnostics(self) -> str: return ""
+    def running(self) -> bool: ...
+
+    async def prepare(self, user: LeanXmpp) -> None:
+        """Once per user before measuring (registration, per-user settings)."""
+
+    def go_online(self, user: LeanXmpp) -> None:
+        """What makes the gateway consider the user online, if anything."""
+
+    async def open_private(self, user: LeanXmpp) -> None:
+        """Whatever must happen before the user's private messages can go through."""
+
+    def start_connection(self, user: LeanXmpp, watcher: str) -> None:
+        """Send what makes the gateway open the user's IRC connection (without waiting)."""
+        raise NotImplementedError
+
+    async def use_history(self, history: bool, users: list[LeanXmpp]) -> str | None:
+        """Restart with channel history on/off for these users. Returns a note when the
+        setting could not be applied (the run then measures the default)."""
+        raise NotImplementedError
+
+    async def wait_ready(self, probe: LeanXmpp, timeout: float = 30.0) -> None:
+        """Until the gateway answers disco#info on its domain (its component link is up)."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise RuntimeError(f"{self.name} exited while starting\n{self.diagnostics()}")
+            try:
+                await probe.iq(self.domain, "<query xmlns='http://jabber.org/protocol/disco#info'/>", timeout=5)
+                return
+            except Exception as err:  # service-unavailable from Prosody until the link is up
+                last = str(err)
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"{self.name} did not answer disco#info on {self.domain} within {timeout:g}s: {last}\n{self.diagnostics()}")
+
+    async def restart(self, probe: LeanXmpp) -> None:
+        self.stop()
+        self.start()
+        await self.wait_ready(probe)
+
+
+class CausewayGateway(Gateway):
+    name = "causeway"
+    tag = "c"
+
+    def __init__(self, binary: Path, workdir: Path, prosody: Prosody, ngircd: Ngircd, secret: str):
+        self.domain = CAUSEWAY_DOMAIN
+        self.secret = secret
+        self.ngircd = ngircd
+        self.daemon = Causeway(binary, workdir, component_port=prosody.component_port, server_domain=prosody.domain,
+                               host=prosody.host, bridges=[self._bridge({})], log_level="info")
+
+    def _bridge(self, extra: dict[str, dict]) -> Bridge:
+        tables: dict[str, dict] = {"irc": {"port": self.ngircd.port, "throttle": "off"}}
+        for name, values in extra.items():
+            tables.setdefault(name, {}).update(values)
+        return Bridge("irc", self.domain, self.secret, kind="irc", tables=tables)
+
+    def _configure(self, history: bool | None) -> None:
+        config = causeway_history_config(history) if history is not None else {}
+        self.daemon.bridges = [self._bridge(config.get("bridge", {}))]
+        self.daemon.extra_tables = {name: dict(values) for name, values in config.get("daemon", {}).items()}
+        self.daemon.write_config()
+
+    @property
+    def pid(self) -> int:
+        return self.daemon.proc.pid
+
+    def start(self) -> None:
+        self.daemon.start()
+
+    def stop(self) -> None:
+        self.daemon.stop()
+
+    def running(self) -> bool:
+        return self.daemon.running
+
+    def diagnostics(self) -> str:
+        return self.daemon.diagnostics(30)
+
+    async def prepare(self, user: LeanXmpp) -> None:
+        await user.register(self.domain, {"nick": self.nick(user)})
+
+    def go_online(self, user: LeanXmpp) -> None:
+        # XEP-0100: the gateway logs the user in on available presence (directed here, as the
+        # benchmark users never approve the gateway's subscription).
+        user.presence(to=self.domain)
+
+    async def open_private(self, user: LeanXmpp) -> None:
+        self.go_online(user)  # the IRC connection opens with the first message
+
+    def start_connection(self, user: LeanXmpp, watcher: str) -> None:
+        # Causeway connects to a server on the user's first message there.
+        self.go_online(user)
+        user.send_raw(user.message_xml(self.contact(watcher), f"hello from {user.user}", f"h-{user.user}"))
+
+    async def use_history(self, history: bool, users: list[LeanXmpp]) -> str | None:
+        self.stop()
+        self._configure(history)
+        check = self.daemon.check_config()
+        note = None
+        if check.returncode != 0:
+            lines = [line.strip() for line in (check.stdout + check.stderr).splitlines() if line.strip()]
+            reason = next((line for line in lines if "history" in line), lines[0] if lines else f"status {check.returncode}")
+            reason = reason.split("; known keys")[0][-160:]
+            note = f"history setting not accepted by check-config ({reason}); measured with the build's default"
+            self._configure(None)
+        self.start()
+        await self.wait_ready(users[0])
+        return note
+
+
+class BiboumiGateway(Gateway):
+    name = "biboumi"
+    tag = "b"
+
+    def __init__(self, workdir: Path, prosody: Prosody, ngircd: Ngircd, secret: str):
+        self.domain = BIBOUMI_DOMAIN
+        self.ngircd = ngircd
+        self.daemon = Biboumi(workdir, self.domain, secret, prosody.component_port, xmpp_host=prosody.host)
+
+    @property
+    def pid(self) -> int:
+        return self.daemon.proc.pid
+
+    def start(self) -> None:
+        self.daemon.start()
+
+    def stop(self) -> None:
+        self.daemon.stop()
+
+    def running(self) -> bool:
+        return self.daemon.running
+
+    def diagnostics(self) -> str:
+        return self.daemon.diagnostics(30)
+
+    async def prepare(self, user: LeanXmpp) -> None:
+        # Per user and server (shared/TEST-SERVERS.md): no throttling, the ngircd port only
+        # (no TLS ports, so it does not try 6697 and 6670 first), a fixed nick.
+        await user.run_command(f"{IRC_SERVER}@{self.domain}", "configure", {
+            "ports": [str(self.ngircd.port)],
+            "tls_ports": [],
+            "throttle_limit": "-1",
+            "nick": self.nick(user),
+        })
+
+    def home(self, user: LeanXmpp) -> str:
+        return f"{self.room('#home-' + self.nick(user))}/{self.nick(user)}"
+
+    async def open_private(self, user: LeanXmpp) -> None:
+        # biboumi opens an IRC connection only when the user joins a channel there; private
+        # messages need that connection. So the user joins a channel of its own first.
+        own = self.home(user)
+        joined = user.expect(lambda el: el.tag == TAG_PRESENCE and el.get("from") == own)
+        user.presence(to=own, inner=f"<x xmlns='{NS_MUC}'><history maxstanzas='0'/></x>")
+        answer = await user.wait(joined, f"its own presence in {own}", 60)
+        if answer.get("type") == "error":
+            raise RuntimeError(f"joining {own} failed: {ET.tostring(answer, encoding='unicode')}")
+
+    def start_connection(self, user: LeanXmpp, watcher: str) -> None:
+        # biboumi connects when the user joins a channel: each user joins a channel of its own.
+        user.presence(to=self.home(user), inner=f"<x xmlns='{NS_MUC}'><history maxstanzas='0'/></x>")
+
+    async def use_history(self, history: bool, users: list[LeanXmpp]) -> str | None:
+        # record_history is a per-user global setting: the `configure` command on the domain.
+        await asyncio.gather(*(u.run_command(self.domain, "configure", {
+            "record_history": "true" if history else "false",
+            "max_history_length": "20",
+            "persistent": "false",
+        }) for u in users))
+        await self.restart(users[0])
+        return None
+
+
+# --- the environment -----------------------------------------------------------------------------
+
+
+@dataclass
+class Env:
+    args: argparse.Namespace
+    prosody: Prosody
+    ngircd: Ngircd
+    pm: LeanXmpp  # the one user of the private-message phases
+    users: list[LeanXmpp]  # memory and online phases
+    room_users: list[LeanXmpp]  # MUC phase
+
+    @property
+    def everyone(self) -> list[LeanXmpp]:
+        return [self.pm, *self.users, *self.room_users]
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+async def in_batches(items, size: int, action: Callable) -> None:
+    for start in range(0, len(items), size):
+        await asyncio.gather(*(action(item) for item in items[start:start + size]))
+
+
+async def connect_users(prosody: Prosody, names: list[str]) -> list[LeanXmpp]:
+    clients = [LeanXmpp(prosody.host, prosody.c2s_port, f"{name}@{prosody.domain}", PASSWORD) for name in names]
+
+    async def login(client: LeanXmpp) -> None:
+        await client.connect()
+        client.presence()  # initial presence, as any client: bare-JID messages reach this session
+
+    await in_batches(clients, 50, login)
+    return clients
+
+
+async def irc_client(env: Env, nick: str) -> AsyncIrcClient:
+    return await AsyncIrcClient(env.ngircd.port, nick).connect()
+
+
+# --- the phases ----------------------------------------------------------------------------------
+
+
+async def phase_private(gw: Gateway, env: Env, res: Results) -> None:
+    """Figures 1-3: private messages both ways, throughput and CPU; then latency at a steady rate."""
+    args, user = env.args, env.pm
+    peer = await irc_client(env, f"{gw.tag}peer")
+    try:
+        target, nick = gw.contact(peer.nick), gw.nick(user)
+        await gw.open_private(user)
+        # Warm-up: opens the user's IRC connection, both ways.
+        arrived = peer.expect(lambda line: f" PRIVMSG {peer.nick} :warm-up" in line)
+        user.send_raw(user.message_xml(target, "warm-up", "w-0"))
+        await peer.wait(arrived, "the warm-up message through the gateway", 60)
+        back = user.expect(lambda el: el.tag == TAG_MESSAGE and el.findtext(TAG_BODY) == "warm-up back")
+        peer.send(f"PRIVMSG {nick} :warm-up back")
+        await user.wait(back, "the warm-up reply through the gateway", 60)
+
+        # 1 and 2. Bursts each way; the fastest of --repeat runs counts (like scripts/bench-parser),
+        # which keeps other work on the machine out of the figures.
+        n = args.messages
+
+        async def xmpp_to_irc(run: int) -> tuple[float, float]:
+            counter = Counter(n)
+            marker = f" PRIVMSG {peer.nick} :x{run} "
+            on_line = lambda line: counter.hit() if marker in line else None
+            peer.on_line.append(on_line)
+            try:
+                cpu0, t0 = cpu_seconds(gw.pid), time.monotonic()
+                for start in range(0, n, 200):
+                    user.send_raw("".join(user.message_xml(target, f"x{run} {i}", f"x{run}-{i}") for i in range(start, min(n, start + 200))))
+                    await user.drain()
+                await wait_counters([counter], "XMPP→IRC messages at the IRC peer", burst_timeout(n), args.stall)
+                elapsed = counter.last - t0
+                await asyncio.sleep(1)
+                return elapsed, cpu_seconds(gw.pid) - cpu0
+            finally:
+                peer.on_line.remove(on_line)
+
+        async def irc_to_xmpp(run: int) -> tuple[float, float]:
+            counter = Counter(n)
+            prefix = f"y{run} "
+            on_stanza = lambda el: counter.hit() if el.tag == TAG_MESSAGE and (el.findtext(TAG_BODY) or "").startswith(prefix) else None
+            user.on_stanza.append(on_stanza)
+            try:
+                cpu0, t0 = cpu_seconds(gw.pid), time.monotonic()
+                for start in range(0, n, 500):
+                    peer.send_many([f"PRIVMSG {nick} :{prefix}{i}" for i in range(start, min(n, start + 500))])
+                    await peer.drain()
+                await wait_counters([counter], "IRC→XMPP messages at the XMPP user", burst_timeout(n), args.stall)
+                elapsed = counter.last - t0
+                await asyncio.sleep(1)
+                return elapsed, cpu_seconds(gw.pid) - cpu0
+            finally:
+                user.on_stanza.remove(on_stanza)
+
+        for key, what, burst in (("x2i", "XMPP→IRC", xmpp_to_irc), ("i2x", "IRC→XMPP", irc_to_xmpp)):
+            say(f"  {what}: {n} private messages, {args.repeat} run(s)")
+            runs = []
+            for run in range(args.repeat):
+                elapsed, cpu = await burst(run)
+                runs.append((elapsed, cpu))
+                say(f"    {n / elapsed:.0f} msg/s, {cpu / n * 1e6:.1f} µs CPU/msg")
+            elapsed, cpu = min(runs)
+            res.values[f"{key}_rate"] = n / elapsed
+            res.values[f"{key}_cpu"] = cpu / n * 1e6
+            if args.repeat > 1:
+                res.extra.append(f"{gw.name}: {what} runs: " + ", ".join(f"{n / e:.0f} msg/s ({c / n * 1e6:.1f} µs)" for e, c in runs))
+
+        # 3. Latency at a steady rate.
+        rate, total = args.rate, int(args.rate * args.seconds)
+        say(f"  latency: {total} messages at {rate}/s")
+        sent: dict[int, float] = {}
+        latencies: list[float] = []
+        counter = Counter(total)
+        marker = f" PRIVMSG {peer.nick} :l "
+
+        def on_latency(line: str) -> None:
+            if marker in line:
+                seq = int(line.rsplit(" ", 1)[1])
+                latencies.append(time.monotonic() - sent[seq])
+                counter.hit()
+
+        peer.on_line.append(on_latency)
+        start, i = time.monotonic(), 0
+        while i < total:
+            due = min(total, int((time.monotonic() - start) * rate) + 1)
+            while i < due:
+                user.send_raw(user.message_xml(target, f"l {i}", f"l-{i}"))
+                sent[i] = time.monotonic()
+                i += 1
+            await user.drain()
+            await asyncio.sleep(0.001)
+        send_seconds = time.monotonic() - start
+        await wait_counters([counter], "latency messages at the IRC peer", 60 + args.seconds, args.stall)
+        peer.on_line.remove(on_latency)
+        res.values["lat_p50"] = percentile(latencies, 0.50) * 1000
+        res.values["lat_p99"] = percentile(latencies, 0.99) * 1000
+        res.extra.append(f"{gw.name}: latency run sent {total} messages in {send_seconds:.2f} s "
+                         f"(target {args.seconds:g} s), max latency {max(latencies) * 1000:.1f} ms")
+        say(f"    p50 {res.values['lat_p50']:.2f} ms, p99 {res.values['lat_p99']:.2f} ms, max {max(latencies) * 1000:.1f} ms")
+    finally:
+        await peer.close()
+
+
+async def bring_online(gw: Gateway, users: list[LeanXmpp], watcher: AsyncIrcClient) -> None:
+    """Each user does what opens its IRC connection with this gateway."""
+    for user in users:
+        gw.start_connection(user, watcher.nick)
+    await asyncio.gather(*(u.drain() for u in users))
+
+
+async def phase_online(gw: Gateway, env: Env, res: Results) -> None:
+    """Figure 6: from the users' presences until all their nicks are on the IRC server."""
+    users = env.users
+    await gw.restart(env.pm)
+    watcher = await irc_client(env, f"{gw.tag}watch")
+    try:
+        base = await watcher.lusers()
+        say(f"  online: {len(users)} users; the IRC server counts {base} users")
+        t0 = time.monotonic()
+        await bring_online(gw, users, watcher)
+        visible = await watcher.wait_users(base + len(users), max(60, len(users) * 0.5), "users coming online")
+        res.values["online"] = visible - t0
+        say(f"    all {len(users)} nicks on IRC after {visible - t0:.2f} s")
+    finally:
+        await watcher.close()
+
+
+async def phase_memory(gw: Gateway, env: Env, res: Results) -> None:
+    """Figure 5: RSS before and after a first batch and then all users have one IRC connection."""
+    users, first = env.users, env.args.first_batch
+    await gw.restart(env.pm)
+    watcher = await irc_client(env, f"{gw.tag}mem")
+    try:
+        base = await watcher.lusers()
+        await asyncio.sleep(env.args.settle)
+        rss0, threads0 = rss_kib(gw.pid), proc_status(gw.pid, "Threads")
+        say(f"  memory: RSS {rss0} KiB, {threads0} threads with no IRC connection")
+        points = []
+        for begin, end, key in ((0, first, "rss_a"), (first, len(users), "rss_b")):
+            await bring_online(gw, users[begin:end], watcher)
+            await watcher.wait_users(base + end, max(60, end * 0.5), f"{end} users' IRC connections")
+            await asyncio.sleep(env.args.settle)
+            rss, threads = rss_kib(gw.pid), proc_status(gw.pid, "Threads")
+            points.append((end, rss, threads))
+            res.values[key] = (rss - rss0) / end
+            say(f"    {end} connections: RSS {rss} KiB, {threads} threads, {(rss - rss0) / end:.1f} KiB per connection")
+        res.extra.append(f"{gw.name}: RSS {rss0} KiB ({threads0} threads) idle, "
+                         + ", ".join(f"{rss} KiB ({threads} threads) with {n} connections" for n, rss, threads in points))
+    finally:
+        await watcher.close()
+
+
+async def phase_muc(gw: Gateway, env: Env, res: Results, history: bool) -> None:
+    """Figure 4: one IRC client speaks in a channel, every XMPP occupant must get every line."""
+    key = "muc_on" if history else "muc_off"
+    users, n = env.room_users, env.args.muc_messages
+    say(f"  MUC fan-out, history {'on' if history else 'off'}: {len(users)} occupants, {n} channel messages")
+    note = await gw.use_history(history, users)
+    if note:
+        say(f"    note: {note}")
+    room = gw.room(CHANNEL)
+    sender = await irc_client(env, f"{gw.tag}say{int(history)}")
+    try:
+        joined = sender.expect(lambda line: f" 366 {sender.nick} {CHANNEL} " in line)
+        sender.send(f"JOIN {CHANNEL}")
+        await sender.wait(joined, f"joining {CHANNEL}")
+        nicks = {gw.nick(u).lower() for u in users}
+        on_irc: set[str] = set()
+        all_on_irc = asyncio.Event()
+
+        def on_join(line: str) -> None:
+            parts = line.split(" ", 2)
+            if len(parts) >= 3 and parts[1] == "JOIN":
+                who = parts[0][1:].split("!", 1)[0].lower()
+                if who in nicks:
+                    on_irc.add(who)
+                    if len(on_irc) == len(nicks):
+                        all_on_irc.set()
+
+        sender.on_line.append(on_join)
+        # Join: presence to room/nick (no history wanted on join).
+        selves = []
+        for user in users:
+            gw.go_online(user)
+            occupant = f"{room}/{gw.nick(user)}"
+            selves.append(user.expect(lambda el, occupant=occupant: el.tag == TAG_PRESENCE and el.get("from") == occupant))
+            user.presence(to=occupant, inner=f"<x xmlns='{NS_MUC}'><history maxstanzas='0'/></x>")
+        try:
+            answers = await asyncio.gather(*(u.wait(f, f"its own presence in {room}", 60) for u, f in zip(users, selves)))
+        except TimeoutError as err:
+            res.notes[key] = "n/a (not supported: no self-presence from the room)"
+            say(f"    n/a: {err}")
+            return
+        refused = [a for a in answers if a.get("type") == "error"]
+        if refused:
+            res.notes[key] = f"n/a (not supported: joining gives {error_condition(refused[0])})"
+            say(f"    n/a: {ET.tostring(refused[0], encoding='unicode')[:300]}")
+            return
+        try:
+            await asyncio.wait_for(all_on_irc.wait(), 60)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"only {len(on_irc)}/{len(nicks)} occupants' nicks joined {CHANNEL} on IRC") from None
+
+        prefix = f"m{int(history)} "
+        counters = []
+        for user in users:
+            counter = Counter(n)
+            user.on_stanza.append(lambda el, c=counter: c.hit() if (
+                el.tag == TAG_MESSAGE and el.get("type") == "groupchat" and (el.findtext(TAG_BODY) or "").startswith(prefix)) else None)
+            counters.append(counter)
+        cpu0, t0 = cpu_seconds(gw.pid), time.monotonic()
+        for start in range(0, n, 100):
+            sender.send_many([f"PRIVMSG {CHANNEL} :{prefix}{i}" for i in range(start, min(n, start + 100))])
+            await sender.drain()
+        await wait_counters(counters, f"channel messages at {len(users)} occupants", burst_timeout(n * len(users)), env.args.stall)
+        elapsed = max(c.last for c in counters) - t0
+        await asyncio.sleep(1)
+        cpu1 = cpu_seconds(gw.pid)
+        deliveries = n * len(users)
+        res.values[key] = deliveries / elapsed
+        if note:
+            res.marks[key] = note
+        res.extra.append(f"{gw.name}: MUC history {'on' if history else 'off'}: {n} channel messages to {len(users)} occupants in "
+                         f"{elapsed:.2f} s = {n / elapsed:.1f} channel messages/s, {(cpu1 - cpu0) / deliveries * 1e6:.1f} µs CPU per delivery")
+        say(f"    {deliveries / elapsed:.0f} deliveries/s ({n / elapsed:.1f} channel messages/s to all)")
+    finally:
+        await sender.close()
+        for user in users:
+            user.on_stanza.clear()
+            try:
+                user.presence(to=f"{room}/{gw.nick(user)}", type_="unavailable")
+            except Exception:
+                pass
+
+
+async def run_gateway(gw: Gateway, env: Env) -> Results:
+    res = Results()
+    say(f"\n== {gw.name} ({gw.domain})")
+    gw.start()
+    try:
+        await gw.wait_ready(env.pm)
+        say(f"  preparing {len(env.everyone)} users")
+        await in_batches(env.everyone, 25, gw.prepare)
+
+        async def guarded(name: str, keys: list[str], phase) -> None:
+            try:
+                if not gw.running():
+                    await gw.restart(env.pm)
+                await phase()
+            except Exception as err:
+                say(f"    FAILED: {err}")
+                for key in keys:
+                    if key not in res.values and key not in res.notes:
+                        res.notes[key] = "error"
+                res.extra.append(f"{gw.name}: {name} failed: {str(err).splitlines()[0][:300]}")
+
+        await guarded("private messages", ["x2i_rate", "x2i_cpu", "i2x_rate", "i2x_cpu", "lat_p50", "lat_p99"],
+                      lambda: phase_private(gw, env, res))
+        await guarded("online", ["online"], lambda: phase_online(gw, env, res))
+        await guarded("memory", ["rss_a", "rss_b"], lambda: phase_memory(gw, env, res))
+        for history in (True, False):
+            await guarded(f"MUC history {'on' if history else 'off'}", ["muc_on" if history else "muc_off"],
+                          lambda history=history: phase_muc(gw, env, res, history))
+    finally:
+        gw.stop()
+    return res
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+def fmt(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def report(env: Env, results: dict[str, Results]) -> None:
+    cw, bb = results.get("causeway", Results()), results.get("biboumi", Results())
+    args = env.args
+    say("\n== results")
+    say(f"sizes: {args.messages} private messages per burst; latency {args.rate}/s for {args.seconds:g} s; "
+        f"MUC {len(env.room_users)} occupants x {args.muc_messages} messages; memory {args.first_batch} then {len(env.users)} users; "
+        f"online {len(env.users)} users")
+    header = f"{'figure':<42} {'unit':<13} {'causeway':>14} {'biboumi':>14} {'ratio':>8}"
+    say(header)
+    say("-" * len(header))
+    verdict: list[str] = []
+    for fig in FIGURES:
+        a, b = cw.values.get(fig.key), bb.values.get(fig.key)
+        cell_a = cw.notes.get(fig.key) or fmt(a, fig.digits) + ("*" if fig.key in cw.marks else "")
+        cell_b = bb.notes.get(fig.key) or fmt(b, fig.digits) + ("*" if fig.key in bb.marks else "")
+        ratio = None
+        if a is not None and b is not None:
+            if fig.higher_is_better:
+                ratio = a / b if b > 0 else None
+            else:
+                ratio = b / a if a > 0 else (float("inf") if b > 0 else None)
+        label = fig.label.replace("all users", f"{len(env.users)} users").replace("first batch", f"{args.first_batch} users")
+        if fig.key.startswith("muc"):
+            label += f" ({len(env.room_users)} occ.)"
+        if fig.key.startswith("lat"):
+            label = label.replace("steady rate", f"{args.rate}/s")
+        ratio_text = "-" if ratio is None else ("inf" if ratio == float("inf") else f"{ratio:.2f}")
+        say(f"{label:<42} {fig.unit:<13} {cell_a[:14]:>14} {cell_b[:14]:>14} {ratio_text:>8}")
+        needed = 10.0 if fig.key == "muc_on" else 1.0
+        if ratio is None:
+            verdict.append(f"{fig.label}: no ratio")
+        elif ratio < needed:
+            verdict.append(f"{fig.label}: {ratio:.2f} < {needed:g}")
+        elif fig.key in cw.marks or fig.key in bb.marks:
+            verdict.append(f"{fig.label}: {ratio:.2f}, but measured without the intended setting (*)")
+    for name, r in results.items():
+        for fig in FIGURES:
+            if len(r.notes.get(fig.key, "")) > 14:
+                say(f"  {name}, {fig.label}: {r.notes[fig.key]}")
+            if fig.key in r.marks:
+                say(f"  * {name}, {fig.label}: {r.marks[fig.key]}")
+    say("")
+    for line in cw.extra + bb.extra:
+        say(f"  {line}")
+    say("\nratio: > 1 means causeway is better (higher rate, or less CPU, latency, memory, time)")
+    if verdict:
+        say("goal (every ratio >= 1, MUC fan-out with history on >= 10): NOT met")
+        for line in verdict:
+            say(f"  - {line}")
+    else:
+        say("goal (every ratio >= 1, MUC fan-out with history on >= 10): met")
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def versions(causeway_bin: Path) -> str:
+    def run(cmd: list[str]) -> str:
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (out.stdout or out.stderr).strip().splitlines()[0]
+        except Exception:
+            return "unknown"
+
+    def dpkg(name: str) -> str:
+        return run(["dpkg-query", "-W", "-f=${Version}", name])
+
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    commit = run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"])
+    return (f"machine: {os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()} {platform.machine()}\n"
+            f"versions: causeway {run([str(causeway_bin), '--version'])} (source tree now {commit}; {causeway_bin}), biboumi {biboumi_version()}, "
+            f"prosody {dpkg('prosody')}, ngircd {dpkg('ngircd')}, python {platform.python_version()}")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="scripts/bench-irc", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, to try it in under a minute")
+    parser.add_argument("--messages", type=int, help="private messages per burst, each way (default 20000; quick 2000)")
+    parser.add_argument("--rate", type=int, help="messages/s for the latency run (default 1000; quick 500)")
+    parser.add_argument("--seconds", type=float, help="length of the latency run (default 10; quick 3)")
+    parser.add_argument("--muc-users", type=int, help="XMPP occupants of the channel (default 50; quick 10)")
+    parser.add_argument("--muc-messages", type=int, help="channel messages sent from IRC per MUC run (default 1000; quick 50)")
+    parser.add_argument("--users", type=int, help="users for the memory and online figures (default 300; quick 30)")
+    parser.add_argument("--first-batch", type=int, help="users in the first memory step (default a third of --users)")
+    parser.add_argument("--repeat", type=int, help="runs of each private-message burst; the fastest counts (default 3; quick 1)")
+    parser.add_argument("--settle", type=float, default=2.0, help="seconds to wait before reading RSS (default 2)")
+    parser.add_argument("--stall", type=float, default=60.0, help="fail a burst when nothing arrives for this long (default 60 s)")
+    parser.add_argument("--only", choices=["causeway", "biboumi"], help="measure one gateway only")
+    parser.add_argument("--keep", metavar="DIR", help="run in DIR and keep it (logs, configs) instead of a temporary directory")
+    args = parser.parse_args()
+    quick = args.quick
+    defaults = {"messages": (20000, 2000), "rate": (1000, 500), "seconds": (10.0, 3.0), "muc_users": (50, 10),
+                "muc_messages": (1000, 50), "users": (300, 30), "repeat": (3, 1)}
+    for name, (full, small) in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, small if quick else full)
+    if args.first_batch is None:
+        args.first_batch = max(1, args.users // 3)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if not 0 < args.first_batch <= args.users:
+        parser.error("--first-batch must be between 1 and --users")
+    return args
+
+
+async def bench(args: argparse.Namespace, workdir: Path, started: list, causeway_bin: Path) -> None:
+    names = ["pm", *(f"u{i:03d}" for i in range(1, args.users + 1)), *(f"r{i:02d}" for i in range(1, args.muc_users + 1))]
+    prosody = Prosody(workdir / "prosody", components=[Component(CAUSEWAY_DOMAIN, "causeway-secret"),
+                                                       Component(BIBOUMI_DOMAIN, "biboumi-secret")], log_level="warn",
+                      # Prosody's default Nagle plus delayed ACKs held messages back ~40 ms (both gateways
+                      # alike): p99 latency measured the TCP stacks, not the gateways.
+                      extra_config="network_settings = { nagle = false }\n")
+    for name in names:
+        prosody.add_user(name, PASSWORD)
+    ngircd = Ngircd(workdir / "ngircd")
+    say("== starting Prosody and ngircd")
+    started.append(prosody)
+    prosody.start()
+    started.append(ngircd)
+    ngircd.start()
+    say(f"  Prosody c2s {prosody.c2s_port}, components {prosody.component_port}; ngircd {ngircd.port}")
+
+    gateways: list[Gateway] = []
+    if args.only in (None, "causeway"):
+        gateways.append(CausewayGateway(causeway_bin, workdir / "causeway", prosody, ngircd, "causeway-secret"))
+    if args.only in (None, "biboumi"):
+        gateways.append(BiboumiGateway(workdir / "biboumi", prosody, ngircd, "biboumi-secret"))
+    started.extend(gateways)
+
+    say(f"== connecting {len(names)} XMPP users")
+    clients = await connect_users(prosody, names)
+    # Python's cyclic collector, walking hundreds of sessions' objects, paused this process (and
+    # so the timestamps of the latency run) for tens of milliseconds; nothing here needs it.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    env = Env(args, prosody, ngircd, clients[0], clients[1:1 + args.users], clients[1 + args.users:])
+    results: dict[str, Results] = {}
+    try:
+        for gw in gateways:
+            results[gw.name] = await run_gateway(gw, env)
+    finally:
+        await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+    report(env, results)
+
+
+def main() -> int:
+    args = parse_args()
+    causeway_bin = Path(os.environ.get("CAUSEWAY_BIN") or ROOT / ".build-release" / "release" / "causeway")
+    if args.only != "biboumi" and not os.access(causeway_bin, os.X_OK):
+        say(f"bench-irc: no causeway binary at {causeway_bin} (build it, or set CAUSEWAY_BIN)")
+        return 1
+    if args.only != "causeway" and biboumi_binary() is None:
+        say("bench-irc: biboumi is not installed; install it with `scripts/install-deps --with-biboumi` "
+            "(or apt-get install -y biboumi), or run with --only causeway")
+        return 1
+    # Hundreds of sockets in this process and in the servers (children inherit the limit).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+
+    # SIGTERM ends the run like Ctrl-C does: through the `finally` below, which stops every child.
+    def interrupted(*_) -> None:
+        raise KeyboardInterrupt()
+
+    signal.signal(signal.SIGTERM, interrupted)
+    if args.keep:
+        workdir = Path(args.keep).resolve()
+        workdir.mkdir(parents=True, exist_ok=True)
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="bench-irc."))
+    say(versions(causeway_bin))
+    say(f"work directory: {workdir}")
+    started: list = []
+    status = 0
+    try:
+        asyncio.run(bench(args, workdir, started, causeway_bin))
+    except KeyboardInterrupt:
+        say("\nbench-irc: interrupted")
+        status = 130
+    except Exception as err:
+        say(f"\nbench-irc: failed: {err}")
+        status = 1
+    finally:
+        for thing in reversed(started):
+            try:
+                thing.stop()
+            except Exception as err:
+                say(f"bench-irc: stopping {type(thing).__name__}: {err}")
+        if not args.keep and status == 0:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif not args.keep:
+            say(f"logs kept in {workdir}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
