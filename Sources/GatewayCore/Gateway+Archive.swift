@@ -10,11 +10,11 @@ import XMPPCore
 /// with RSM paging on the room's JID.
 extension Gateway {
     /// Archives a message the user sees in a room; returns the stanza-id it goes out with.
-    func archiveRoomMessage(user: String, room: String, nick: String, body: String) -> String {
+    /// Awaited, so the archive's order is the room's order.
+    func archiveRoomMessage(user: String, room: String, nick: String, body: String) async -> String {
         let stanzaID = makeStanzaID()
         guard policy.history.enabled else { return stanzaID }
-        let message = ArchivedMessage(bridge: domain, user: user, room: room, stanzaID: stanzaID, nick: nick, body: body, at: Date())
-        Task { await archive.append(message) }
+        await archive.append(ArchivedMessage(bridge: domain, user: user, room: room, stanzaID: stanzaID, nick: nick, body: body, at: Date()))
         return stanzaID
     }
 

@@ -74,7 +74,7 @@ extension Gateway {
             if let userJID = JID(string: user) { send(gatewayPresence(for: user, to: userJID)) }
 
         case .roomJoined, .roomJoinFailed, .roomLeft, .roomOccupant, .roomMessage, .roomSubject, .roomInvitation, .roomNickRefused, .roomInterrupted:
-            roomEvent(event)
+            await roomEvent(event)
 
         case .presence(let user, let address, let availability):
             // Reported only while the user is logged in; a late report after logout would

@@ -137,7 +137,7 @@ extension Gateway {
         // IRC does not echo: the user's own message goes back to every joined resource with
         // the id the client gave it, so clients match it to what they sent.
         let id = message.id ?? makeID()
-        let stanzaID = archiveRoomMessage(user: user, room: room, nick: state.nick, body: body)
+        let stanzaID = await archiveRoomMessage(user: user, room: room, nick: state.nick, body: body)
         for resource in state.resources.keys {
             var reflected = Message(type: .groupchat, from: occupantJID(room, state.nick), to: JID(string: resource), id: id, body: body)
             if let originID = message.element.child("origin-id", namespace: Namespace.stanzaID) { reflected.element.append(originID) }
@@ -148,10 +148,13 @@ extension Gateway {
 
     // MARK: - Events from the bridge
 
-    func roomEvent(_ event: BridgeEvent) {
+    /// A bridge reports one connection's events one at a time (each `report` is awaited), so
+    /// awaiting here — the history read of a snapshot, the archive — keeps a room's stanzas in
+    /// the order the network sent them.
+    func roomEvent(_ event: BridgeEvent) async {
         switch event {
         case .roomJoined(let user, let room, let nick, let occupants, let subject):
-            roomJoined(user: user, room: room, nick: nick, occupants: occupants, subject: subject)
+            await roomJoined(user: user, room: room, nick: nick, occupants: occupants, subject: subject)
         case .roomJoinFailed(let user, let room, let error):
             let key = RoomState.Key(user: user, room: room)
             guard let state = rooms[key] else { return }
@@ -170,7 +173,7 @@ extension Gateway {
         case .roomMessage(let user, let room, let nick, let body, let kind):
             guard let state = rooms[RoomState.Key(user: user, room: room)], state.joined else { return }
             let text = kind == .action ? "/me " + body : body
-            let stanzaID = archiveRoomMessage(user: user, room: room, nick: nick, body: text)
+            let stanzaID = await archiveRoomMessage(user: user, room: room, nick: nick, body: text)
             for resource in state.resources.keys {
                 var message = Message(type: .groupchat, from: occupantJID(room, nick), to: JID(string: resource), id: stanzaID, body: text)
                 message.element.append(stanzaIDElement(stanzaID, room: room))
@@ -204,7 +207,7 @@ extension Gateway {
         }
     }
 
-    private func roomJoined(user: String, room: String, nick: String, occupants: [RoomOccupant], subject: RoomSubject?) {
+    private func roomJoined(user: String, room: String, nick: String, occupants: [RoomOccupant], subject: RoomSubject?) async {
         let key = RoomState.Key(user: user, room: room)
         guard var state = rooms[key] else { return }  // every resource left while joining
         let byNick = Dictionary(occupants.map { ($0.nick, $0) }, uniquingKeysWith: { _, last in last })
@@ -235,10 +238,10 @@ extension Gateway {
         state.pending = [:]
         state.resources.merge(waiting) { current, _ in current }
         rooms[key] = state
-        for (resource, asked) in waiting {
-            Task { await self.sendRoomSnapshot(state, room: room, to: resource, requestedNick: asked) }
-        }
         rooms[key]?.historyLimits = [:]
+        for (resource, asked) in waiting.sorted(by: { $0.key < $1.key }) {
+            await sendRoomSnapshot(state, room: room, to: resource, requestedNick: asked)
+        }
     }
 
     private func roomLeft(_ key: RoomState.Key, kickedBy: String?, reason: String?) {

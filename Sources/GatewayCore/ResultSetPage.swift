@@ -15,9 +15,11 @@ struct ResultSetPage {
         let count = ids.count
         let asked = request?.childText("max").flatMap(Int.init).map { max(0, $0) } ?? defaultMax
         let limit = min(asked, Self.largestPage)
-        var range: Range<Int>
-        if let after = request?.childText("after"), let index = ids.firstIndex(of: after) {
-            range = (index + 1)..<min(count, index + 1 + limit)
+        let range: Range<Int>
+        if let after = request?.childText("after") {
+            // An unknown id: nothing after it that we know of.
+            let start = ids.firstIndex(of: after).map { $0 + 1 } ?? count
+            range = start..<min(count, start + limit)
         } else if let before = request?.child("before") {
             // `<before/>` empty: the last page; with an id: the page before it.
             let end = before.text.isEmpty ? count : (ids.firstIndex(of: before.text) ?? count)
@@ -27,9 +29,6 @@ struct ResultSetPage {
             range = start..<min(count, start + limit)
         } else {
             range = 0..<min(count, limit)
-        }
-        if request?.childText("after") != nil && ids.firstIndex(of: request!.childText("after")!) == nil {
-            range = count..<count  // an unknown id: nothing after it that we know of
         }
         self.range = range
         guard request != nil || count > limit else {

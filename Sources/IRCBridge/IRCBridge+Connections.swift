@@ -83,7 +83,7 @@ extension IRCBridge {
                 failure = error.error
                 // Only a server that could not be reached is tried on its next port.
                 guard error.unreachable, index + 1 < plan.ports.count, accounts[key.user] != nil else {
-                    if case .tlsFailure = error.kind { await tellUser(key, error.error.text) }
+                    if case .relayRefused = error.kind { await tellUser(key, error.error.text) }
                     return .failure(failure)
                 }
             }
@@ -154,7 +154,9 @@ extension IRCBridge {
 
     /// Why one attempt failed, and whether the next port is worth a try.
     struct AttemptFailure: Error {
-        enum Kind { case unreachable, tlsFailure, other }
+        /// `relayRefused`: TLS verification or SASL failed in the relay; the user is told, and
+        /// other ports are not tried (they would fail the same way).
+        enum Kind { case unreachable, relayRefused, other }
         var error: BridgeError
         var kind: Kind
         var unreachable: Bool { kind == .unreachable }
@@ -169,13 +171,13 @@ extension IRCBridge {
         case .connectFailed(let text)?:
             return (BridgeError(.remoteServerTimeout, "Could not reach \(server) on port \(port): \(text)"), .unreachable)
         case .saslFailed(let text)?:
-            return (BridgeError(.notAuthorized, "\(server) refused your SASL login: \(text)"), .tlsFailure)
+            return (BridgeError(.notAuthorized, "\(server) refused your SASL login: \(text)"), .relayRefused)
         case .saslTimedOut?:
-            return (BridgeError(.remoteServerTimeout, "\(server) did not finish the SASL login"), .tlsFailure)
+            return (BridgeError(.remoteServerTimeout, "\(server) did not finish the SASL login"), .relayRefused)
         case .invalidCredentials(let text)?:
-            return (BridgeError(.notAcceptable, "Your SASL settings for \(server) cannot be used: \(text)"), .tlsFailure)
+            return (BridgeError(.notAcceptable, "Your SASL settings for \(server) cannot be used: \(text)"), .relayRefused)
         case let tlsError?:
-            return (BridgeError(.remoteServerTimeout, "Could not connect to \(server): \(tlsError)"), .tlsFailure)
+            return (BridgeError(.remoteServerTimeout, "Could not connect to \(server): \(tlsError)"), .relayRefused)
         case nil:
             return (BridgeError(.remoteServerTimeout, "Could not connect to \(server): \(error)"), .unreachable)
         }

@@ -36,8 +36,8 @@ extension IRCBridge {
             await registered(connection)
         case .numeric(let code, let origin, let params):
             await handleNumeric(code, origin: origin, params, on: connection)
-        case .message(let kind, let command, let origin, let params):
-            await handleMessage(kind, command: command, origin: origin, params: params, on: connection)
+        case .message(let kind, _, let origin, let params):
+            await handleMessage(kind, origin: origin, params: params, on: connection)
         case .disconnected(let error, let requested, let unsentLines):
             await disconnected(connection, error: error, requested: requested, unsentLines: unsentLines)
         }
@@ -146,7 +146,7 @@ extension IRCBridge {
 
     // MARK: - Commands
 
-    func handleMessage(_ kind: IRCMessageKind, command: String, origin: String?, params: [String], on connection: IRCBridgeConnection) async {
+    func handleMessage(_ kind: IRCMessageKind, origin: String?, params: [String], on connection: IRCBridgeConnection) async {
         let key = connection.key
         if await handleChannelMessage(kind, origin: origin, params: params, on: connection) { return }
         let senderNick = origin.flatMap(Self.nick(fromOrigin:))
@@ -190,9 +190,6 @@ extension IRCBridge {
         case .quit:
             guard let nick = senderNick else { return }
             for change in connection.presence.sawQuit(of: nick) { await reportContact(change, key) }
-        case .unknown where command == "ERROR":
-            // The server is closing the link; the disconnect follows and says the rest.
-            break
         default:
             break
         }

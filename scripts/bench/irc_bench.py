@@ -178,14 +178,24 @@ class Gateway:
     def nick(self, user: LeanXmpp) -> str:
         return self.tag + user.user
 
+    # The process under test (a harness Causeway or Biboumi): both have the same controls.
+    daemon: object
+
     @property
     def pid(self) -> int:
-        raise NotImplementedError
+        return self.daemon.proc.pid
 
-    def start(self) -> None: ...
-    def stop(self) -> None: ...
-    def diagnostics(self) -> str: return ""
-    def running(self) -> bool: ...
+    def start(self) -> None:
+        self.daemon.start()
+
+    def stop(self) -> None:
+        self.daemon.stop()
+
+    def running(self) -> bool:
+        return self.daemon.running
+
+    def diagnostics(self) -> str:
+        return self.daemon.diagnostics(30)
 
     async def prepare(self, user: LeanXmpp) -> None:
         """Once per user before measuring (registration, per-user settings)."""
@@ -249,22 +259,6 @@ class CausewayGateway(Gateway):
         self.daemon.extra_tables = {name: dict(values) for name, values in config.get("daemon", {}).items()}
         self.daemon.write_config()
 
-    @property
-    def pid(self) -> int:
-        return self.daemon.proc.pid
-
-    def start(self) -> None:
-        self.daemon.start()
-
-    def stop(self) -> None:
-        self.daemon.stop()
-
-    def running(self) -> bool:
-        return self.daemon.running
-
-    def diagnostics(self) -> str:
-        return self.daemon.diagnostics(30)
-
     async def prepare(self, user: LeanXmpp) -> None:
         await user.register(self.domain, {"nick": self.nick(user)})
 
@@ -305,22 +299,6 @@ class BiboumiGateway(Gateway):
         self.domain = BIBOUMI_DOMAIN
         self.ngircd = ngircd
         self.daemon = Biboumi(workdir, self.domain, secret, prosody.component_port, xmpp_host=prosody.host)
-
-    @property
-    def pid(self) -> int:
-        return self.daemon.proc.pid
-
-    def start(self) -> None:
-        self.daemon.start()
-
-    def stop(self) -> None:
-        self.daemon.stop()
-
-    def running(self) -> bool:
-        return self.daemon.running
-
-    def diagnostics(self) -> str:
-        return self.daemon.diagnostics(30)
 
     async def prepare(self, user: LeanXmpp) -> None:
         # Per user and server (shared/TEST-SERVERS.md): no throttling, the ngircd port only

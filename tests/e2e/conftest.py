@@ -18,6 +18,8 @@ from typing import Callable, Iterator, Sequence
 
 import pytest
 
+from harness.irc_gateway import IrcWorld, start_irc_gateway
+from harness.ngircd import Ngircd, RawIrcClient
 from harness.causeway import STOP_TIMEOUT, Bridge, Causeway, causeway_binary, sms_bridge
 from harness.prosody import Component, Prosody
 from harness.sms_gateway import (
@@ -245,3 +247,35 @@ def sms_gateway(start_prosody, start_causeway, make_stub) -> Callable[..., SmsGa
         return gateway
 
     return make
+
+
+@pytest.fixture
+def irc_world(tmp_path: Path, start_prosody, start_causeway, connect_client) -> Iterator[Callable[..., IrcWorld]]:
+    """Starts ngircd, Prosody and causeway with an IRC bridge, alice registered and online:
+    `irc_world(tables)` returns an IrcWorld whose `person(nick)` connects raw IRC clients;
+    `tables(ngircd)` gives extra bridge tables that need the server's port.
+    Everything is stopped afterwards."""
+    worlds: list[IrcWorld] = []
+
+    def start(tables: Callable[[Ngircd], dict] | None = None) -> IrcWorld:
+        ngircd = Ngircd(tmp_path / "ngircd")
+        ngircd.start()
+        world = IrcWorld(None, None, ngircd, None)  # filled in below; stopped even if startup fails
+        worlds.append(world)
+        alice, prosody = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client,
+                                           tables(ngircd) if tables else None)
+        clients = world.clients
+
+        def person(nick: str) -> RawIrcClient:
+            client = RawIrcClient(ngircd.port, nick)
+            clients.append(client)
+            return client
+
+        world.alice, world.person, world.prosody = alice, person, prosody
+        return world
+
+    yield start
+    for world in worlds:
+        for client in world.clients:
+            client.close()
+        world.ngircd.stop()

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.irc_gateway import IRC_DOMAIN, start_irc_gateway
-from harness.ngircd import Ngircd, RawIrcClient
+from harness.irc_gateway import IRC_DOMAIN
 from harness.waiting import free_port, wait_until
 from harness.xmpp_client import NS_COMMANDS, NS_DATA, field_values, form_fields, is_message, is_presence
 
@@ -17,24 +16,9 @@ NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 
 @pytest.fixture
-def irc(tmp_path, start_prosody, start_causeway, connect_client):
-    ngircd = Ngircd(tmp_path / "ngircd")
-    ngircd.start()
-    closed_port = free_port()  # nothing listens here: the alias must fall back to the next port
-    alice, prosody = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client, {
-        "irc.servers.testnet": {"address": "127.0.0.1", "ports": [closed_port, ngircd.port]},
-    })
-    clients: list[RawIrcClient] = []
-
-    def person(nick: str) -> RawIrcClient:
-        client = RawIrcClient(ngircd.port, nick)
-        clients.append(client)
-        return client
-
-    yield alice, person, ngircd, prosody
-    for client in clients:
-        client.close()
-    ngircd.stop()
+def irc(irc_world):
+    # The alias's first port has nothing listening: it must fall back to the next one.
+    return irc_world(lambda ngircd: {"irc.servers.testnet": {"address": "127.0.0.1", "ports": [free_port(), ngircd.port]}})
 
 
 def contact(nick: str, server: str = "127.0.0.1") -> str:
@@ -197,6 +181,6 @@ def test_staying_connected_keeps_the_nick_on_irc_while_offline(irc, connect_clie
     alice.close()
 
     # The message waited on alice's server, which hands it over when she comes back.
-    back = connect_client(irc[3])
+    back = connect_client(irc.prosody)
     back.go_online()
     back.wait_for(is_message(sender=contact("bob_irc"), body="while you were away"), "the message from while she was away", timeout=20)

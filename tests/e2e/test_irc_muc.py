@@ -7,8 +7,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 
-from harness.irc_gateway import IRC_DOMAIN, start_irc_gateway
-from harness.ngircd import Ngircd, RawIrcClient
+from harness.irc_gateway import IRC_DOMAIN
 from harness.xmpp_client import XmppClient
 
 NS_MUC = "http://jabber.org/protocol/muc"
@@ -18,21 +17,8 @@ NS_CLIENT = "jabber:client"
 
 
 @pytest.fixture
-def irc(tmp_path, start_prosody, start_causeway, connect_client):
-    ngircd = Ngircd(tmp_path / "ngircd")
-    ngircd.start()
-    alice, prosody = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client)
-    clients: list[RawIrcClient] = []
-
-    def person(nick: str) -> RawIrcClient:
-        client = RawIrcClient(ngircd.port, nick)
-        clients.append(client)
-        return client
-
-    yield alice, person, prosody, ngircd
-    for client in clients:
-        client.close()
-    ngircd.stop()
+def irc(irc_world):
+    return irc_world()
 
 
 def room(name: str) -> str:
@@ -104,7 +90,7 @@ def test_join_shows_occupants_with_roles_and_the_subject_last(irc):
 
 
 def test_groupchat_both_ways_and_own_messages_reflected_to_every_resource(irc):
-    alice, person, prosody, _ = irc
+    alice, person, _, prosody = irc
     bob = person("bob_irc")
     bob.send("JOIN #talk")
     joined(alice, "#talk")
@@ -371,7 +357,7 @@ def test_rooms_are_rejoined_after_a_reconnection_without_leave_join_noise(irc):
     bob = person("bob_irc")
     bob.send("JOIN #back")
     joined(alice, "#back")
-    ngircd = irc[3]
+    ngircd = irc.ngircd
     mark = alice.mark()
     bob.close()
     ngircd.stop()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Callable
 
 from .causeway import Bridge, TomlValue
-from .ngircd import Ngircd
+from .ngircd import Ngircd, RawIrcClient
 from .xmpp_client import XmppClient
 
 IRC_DOMAIN = "irc.localhost"
@@ -26,3 +27,16 @@ def start_irc_gateway(ngircd: Ngircd, start_prosody: Callable, start_causeway: C
     assert reply.type == "result", reply.describe()
     alice.go_online()  # available, so messages come straight to this session
     return alice, prosody
+
+
+@dataclass
+class IrcWorld:
+    """What an IRC test works with; unpacks as (alice, person, ngircd, prosody)."""
+    alice: XmppClient | None
+    person: Callable[[str], RawIrcClient] | None
+    ngircd: Ngircd
+    prosody: object
+    clients: list[RawIrcClient] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter((self.alice, self.person, self.ngircd, self.prosody))
