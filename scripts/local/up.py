@@ -138,6 +138,8 @@ and see what the carrier was asked to send: curl -s http://127.0.0.1:{STUB_PORT}
 IRC: an IRC server (ngircd) listens on 127.0.0.1:{IRC_PORT}. Register a nick with {irc_domain}, then write
 to bob%127.0.0.1@{irc_domain} — as bob, connect any IRC client to 127.0.0.1:{IRC_PORT} with nick bob, or:
   printf 'NICK bob\\r\\nUSER bob 0 * :Bob\\r\\n' | nc 127.0.0.1 {IRC_PORT}
+Channels are rooms: join #test%127.0.0.1@{irc_domain} from your client's "join room" dialog
+(profanity: /join #test%127.0.0.1@{irc_domain}); browse 127.0.0.1@{irc_domain} for the channel list.
 """ if irc_domain else "") + """
 Stop everything with scripts/down.""")
     return 0
