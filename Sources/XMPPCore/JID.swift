@@ -106,6 +106,7 @@ extension JID {
 
     private static func normalizedLocalpart(_ part: String) throws(JIDError) -> String {
         guard !part.isEmpty else { throw .emptyLocalpart }
+        if let mapped = asciiLowercased(part, allowed: isASCIILocalpartByte) { return mapped }
         // Map first, then check: lowercasing can change the length in bytes.
         let mapped = part.lowercased()
         try checkLength(mapped, part: .localpart)
@@ -117,6 +118,7 @@ extension JID {
     }
 
     private static func normalizedDomainpart(_ part: String) throws(JIDError) -> String {
+        if let mapped = asciiLowercased(part, allowed: isASCIIHostnameByte), isPlainHostname(mapped) { return mapped }
         var mapped = part.lowercased()
         // A fully qualified name's trailing dot names the same host (RFC 7622 §3.2).
         if mapped.unicodeScalars.last == "." { mapped.unicodeScalars.removeLast() }
@@ -141,10 +143,59 @@ extension JID {
     private static func validatedResourcepart(_ part: String) throws(JIDError) -> String {
         guard !part.isEmpty else { throw .emptyResource }
         try checkLength(part, part: .resourcepart)
+        if part.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return part }
         for scalar in part.unicodeScalars where scalar.properties.generalCategory == .control {
             throw .forbiddenCharacter(part: .resourcepart, character: scalar)
         }
         return part
+    }
+
+    // MARK: ASCII fast paths
+    //
+    // Nearly every JID a gateway sees is ASCII. These answer for the common case without
+    // Unicode property lookups (which dominated a profile of message handling); anything they do
+    // not accept outright takes the general path above, which decides and explains.
+
+    /// `part` lower-cased, if it is 1...maximumPartLength bytes and every byte is `allowed`.
+    private static func asciiLowercased(_ part: String, allowed: (UInt8) -> Bool) -> String? {
+        let utf8 = part.utf8
+        guard !utf8.isEmpty, utf8.count <= maximumPartLength else { return nil }
+        var hasUpper = false
+        for byte in utf8 {
+            guard allowed(byte) else { return nil }
+            if byte >= 0x41 && byte <= 0x5A { hasUpper = true }
+        }
+        guard hasUpper else { return part }
+        return String(decoding: utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+
+    /// Printable ASCII other than space and the characters a localpart may not hold.
+    private static func isASCIILocalpartByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "/"),
+            UInt8(ascii: ":"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "@"):
+            return false
+        case 0x21...0x7E: return true
+        default: return false
+        }
+    }
+
+    /// Letters, digits, `-`, `_` and `.`: enough for any host name and IPv4 address.
+    private static func isASCIIHostnameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x2D, 0x2E, 0x5F: return true
+        default: return false
+        }
+    }
+
+    /// No empty label and no trailing dot (the general path strips it and explains the rest).
+    private static func isPlainHostname(_ domain: String) -> Bool {
+        var previous: UInt8 = 0x2E
+        for byte in domain.utf8 {
+            if byte == 0x2E && previous == 0x2E { return false }
+            previous = byte
+        }
+        return previous != 0x2E
     }
 
     private static func checkLength(_ string: String, part: JIDError.Part) throws(JIDError) {

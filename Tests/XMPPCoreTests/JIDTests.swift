@@ -228,6 +228,37 @@ final class JIDTests: XCTestCase {
         }
     }
 
+    /// Every ASCII character, in each part, against the rules stated on ``JID`` (ASCII takes
+    /// a fast path of its own; this keeps it in step with the general one).
+    func testEveryASCIICharacterInEachPart() {
+        let localpartForbidden = Set(#""&'/:<>@"#.unicodeScalars)
+        let domainForbidden = Set("@/:[]".unicodeScalars)
+        for value in UInt8(0)...UInt8(0x7F) {
+            let scalar = Unicode.Scalar(value)
+            let isControl = value < 0x20 || value == 0x7F
+            let isWhitespace = (0x09...0x0D).contains(value) || value == 0x20
+            let lower = Character(scalar).lowercased()
+
+            let local = try? JID(localpart: "A\(scalar)b", domainpart: "example.com")
+            if localpartForbidden.contains(scalar) || isControl || isWhitespace {
+                XCTAssertNil(local, "localpart with \(value)")
+            } else {
+                XCTAssertEqual(local?.localpart, "a\(lower)b", "localpart with \(value)")
+            }
+
+            let domain = try? JID(localpart: nil, domainpart: "Exa\(scalar)mple.com")
+            if domainForbidden.contains(scalar) || isControl || isWhitespace {
+                XCTAssertNil(domain, "domainpart with \(value)")
+            } else {
+                XCTAssertEqual(domain?.domainpart, "exa\(lower)mple.com", "domainpart with \(value)")
+            }
+
+            let resource = try? JID(localpart: "a", domainpart: "b", resourcepart: "R\(scalar)")
+            XCTAssertEqual(resource?.resourcepart, isControl ? nil : "R\(scalar)", "resourcepart with \(value)")
+        }
+        XCTAssertEqual(try? JID("a@Example.COM.").domainpart, "example.com")
+    }
+
     // MARK: Length limits
 
     func testLocalpartLength() throws {
