@@ -22,7 +22,7 @@ final class ComponentChannelHandler: ChannelInboundHandler {
     private var wasEstablished = false
     private var timers: [Timer: Scheduled<Void>] = [:]
     /// What to call when each acknowledged stanza's ping is answered.
-    private var acknowledgementCallbacks: [String: @Sendable () -> Void] = [:]
+    private var acknowledgementCallbacks: [String: [@Sendable () -> Void]] = [:]
 
     private enum Timer: Hashable {
         case handshake, whitespace, ping, close
@@ -74,28 +74,22 @@ final class ComponentChannelHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    /// Writes every waiting stanza, oldest first, if the link is up.
+    /// Writes every waiting stanza, oldest first, if the link is up; when some of them are to be
+    /// acknowledged, one ping after the batch acknowledges them all. One flush for the lot.
     func drainQueue() {
         guard machine.isEstablished, let context else { return }
         let batch = link.takeQueued()
         guard !batch.isEmpty else { return }
-        for element in batch {
-            context.write(wrapOutboundOut(.element(element)), promise: nil)
+        var callbacks: [@Sendable () -> Void] = []
+        for entry in batch {
+            context.write(wrapOutboundOut(.element(entry.element)), promise: nil)
+            if let callback = entry.onAcknowledged { callbacks.append(callback) }
+        }
+        if !callbacks.isEmpty, case .writeAcknowledgementPing(let ping, let id) = machine.acknowledgementPing() {
+            acknowledgementCallbacks[id] = callbacks
+            context.write(wrapOutboundOut(.element(ping)), promise: nil)
         }
         context.flush()
-    }
-
-    /// Writes a stanza and calls `onAcknowledged` once the server has processed it. Returns
-    /// false, writing nothing, when the link is not up.
-    @discardableResult
-    func writeAcknowledged(_ element: XMLElement, onAcknowledged: @escaping @Sendable () -> Void) -> Bool {
-        // Stanzas waiting in the queue were sent before this one.
-        drainQueue()
-        let action = machine.sendAcknowledged(element)
-        guard case .writeAcknowledged(_, _, let id) = action else { return false }
-        acknowledgementCallbacks[id] = onAcknowledged
-        run(action)
-        return true
     }
 
     /// Ends the stream politely: flush what waits, send `</stream:stream>`, then wait a bounded
@@ -123,11 +117,10 @@ final class ComponentChannelHandler: ChannelInboundHandler {
             drainQueue()
         case .deliver(let element):
             link.deliver(element)
-        case .writeAcknowledged(let element, let ping, _):
-            context.write(wrapOutboundOut(.element(element)), promise: nil)
+        case .writeAcknowledgementPing(let ping, _):
             context.writeAndFlush(wrapOutboundOut(.element(ping)), promise: nil)
         case .acknowledged(let id):
-            acknowledgementCallbacks.removeValue(forKey: id)?()
+            for callback in acknowledgementCallbacks.removeValue(forKey: id) ?? [] { callback() }
         case .failStream(let error, _):
             context.writeAndFlush(wrapOutboundOut(.streamError(error)), promise: nil)
             context.close(promise: nil)

@@ -62,16 +62,23 @@ public final class ComponentLink: Service, Sendable {
         return accepted
     }
 
-    /// Sends a stanza now and calls `onAcknowledged` once the server has processed it (a ping
-    /// written after it was answered). Returns false, sending nothing, when the link is down; the
-    /// caller keeps the stanza and sends it again after ``LinkEvent/established``. A callback
-    /// never comes for a stanza whose connection was lost first.
+    /// Sends a stanza and calls `onAcknowledged` once the server has processed it. Stanzas sent
+    /// together go out in one write followed by one ping, whose answer acknowledges them all.
+    /// Returns false, sending nothing, when the link is down; the caller keeps the stanza and
+    /// sends it again after ``LinkEvent/established``. A callback never comes for a stanza whose
+    /// connection was lost first.
     public func sendAcknowledged(_ element: XMLElement, onAcknowledged: @escaping @Sendable () -> Void) -> Bool {
-        guard let handler = shared.withLockedValue({ $0.handler }) else { return false }
-        handler.eventLoop.execute {
-            handler.value.writeAcknowledged(element, onAcknowledged: onAcknowledged)
+        let (accepted, handlerToWake) = shared.withLockedValue { shared -> (Bool, NIOLoopBound<ComponentChannelHandler>?) in
+            guard let handler = shared.handler else { return (false, nil) }
+            shared.queue.appendAcknowledged(element, onAcknowledged: onAcknowledged)
+            guard !shared.drainScheduled else { return (true, nil) }
+            shared.drainScheduled = true
+            return (true, handler)
         }
-        return true
+        if let handlerToWake {
+            handlerToWake.eventLoop.execute { handlerToWake.value.drainQueue() }
+        }
+        return accepted
     }
 
     public func run() async throws {
@@ -115,6 +122,7 @@ public final class ComponentLink: Service, Sendable {
     func connectionEnded(failure: LinkFailure?) {
         let wasUp = shared.withLockedValue { shared in
             defer { shared.handler = nil; shared.drainScheduled = false }
+            shared.queue.dropAcknowledged()
             return shared.handler != nil
         }
         if wasUp { eventContinuation.yield(.down(failure)) }
@@ -124,7 +132,7 @@ public final class ComponentLink: Service, Sendable {
         eventContinuation.yield(.stanza(element))
     }
 
-    func takeQueued() -> [XMLElement] {
+    func takeQueued() -> [OutboundQueue.Entry] {
         shared.withLockedValue { shared in
             shared.drainScheduled = false
             return shared.queue.removeAll()

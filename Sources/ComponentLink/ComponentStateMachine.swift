@@ -26,9 +26,9 @@ public struct ComponentStateMachine: Sendable {
         case linkEstablished(streamID: String)
         /// A stanza for the gateway.
         case deliver(XMLElement)
-        /// Write a stanza followed by the ping that acknowledges it.
-        case writeAcknowledged(XMLElement, ping: XMLElement, ackID: String)
-        /// The server answered the ping that followed an acknowledged stanza.
+        /// Write the ping that acknowledges the stanzas written before it.
+        case writeAcknowledgementPing(XMLElement, ackID: String)
+        /// The server answered the ping that followed acknowledged stanzas.
         case acknowledged(ackID: String)
         /// Write the stream error and the stream end, then close the connection.
         case failStream(StreamError, LinkFailure)
@@ -156,9 +156,10 @@ public struct ComponentStateMachine: Sendable {
         return .write(.element(ping))
     }
 
-    /// The gateway wants a stanza sent and acknowledged: it is followed by a ping, whose answer
-    /// acknowledges it. Nothing is written unless the link is up.
-    public mutating func sendAcknowledged(_ element: XMLElement) -> Action {
+    /// Stanzas to be acknowledged were just written: a ping follows them, and its answer
+    /// acknowledges them all, since the server processes a stream in order. Nothing is written
+    /// unless the link is up.
+    public mutating func acknowledgementPing() -> Action {
         guard isEstablished else { return .none }
         acknowledgementCounter += 1
         let id = "causeway-ack-\(acknowledgementCounter)"
@@ -166,7 +167,7 @@ public struct ComponentStateMachine: Sendable {
         let ping = XMLElement("iq", namespace: Namespace.component, [
             "type": "get", "id": id, "from": domain, "to": serverDomain,
         ]).appending(XMLElement("ping", namespace: Namespace.ping))
-        return .writeAcknowledged(element, ping: ping, ackID: id)
+        return .writeAcknowledgementPing(ping, ackID: id)
     }
 
     private func isAnswer(_ element: XMLElement) -> Bool {

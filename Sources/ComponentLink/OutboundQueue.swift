@@ -1,41 +1,59 @@
 import XMPPCore
 
-/// Stanzas waiting for the component link, oldest first, up to a limit.
+/// Stanzas waiting for the component link, oldest first.
 ///
-/// When the link is down, stanzas wait here and go out in order once it is back. A full queue
-/// refuses new stanzas instead of dropping old ones, so the caller knows and can keep the
-/// stanza elsewhere or tell the user.
+/// When the link is down, plain stanzas wait here, up to a limit, and go out in order once it is
+/// back. A full queue refuses new stanzas instead of dropping old ones, so the caller knows and
+/// can keep the stanza elsewhere or tell the user.
+///
+/// Acknowledged stanzas wait here only while the link is up, until the channel's next write:
+/// everything queued then goes out together, followed by one ping whose answer acknowledges the
+/// whole batch. They do not count against the limit (their senders keep them stored, so their
+/// number is the sender's business), and a lost link drops them, because their senders send them
+/// again after reconnecting.
 public struct OutboundQueue: Sendable {
+    /// One waiting stanza and, for an acknowledged one, what to call once the server has it.
+    public struct Entry: Sendable {
+        public var element: XMLElement
+        public var onAcknowledged: (@Sendable () -> Void)?
+    }
+
     public let limit: Int
-    private var elements: [XMLElement] = []
-    private var head = 0
+    private var entries: [Entry] = []
+    private var plainCount = 0
 
     public init(limit: Int) {
         precondition(limit > 0, "queue limit must be positive")
         self.limit = limit
     }
 
-    public var count: Int { elements.count - head }
-    public var isEmpty: Bool { count == 0 }
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
 
-    /// Appends a stanza; false when the queue is full.
+    /// Appends a stanza; false when the queue already holds `limit` plain stanzas.
     public mutating func append(_ element: XMLElement) -> Bool {
-        guard count < limit else { return false }
-        elements.append(element)
+        guard plainCount < limit else { return false }
+        entries.append(Entry(element: element, onAcknowledged: nil))
+        plainCount += 1
         return true
     }
 
-    /// Puts stanzas that could not be written back at the front, ahead of newer ones.
-    public mutating func prepend(_ batch: [XMLElement]) {
-        elements.replaceSubrange(0..<head, with: batch)
-        head = 0
+    /// Appends a stanza to be acknowledged; never refused.
+    public mutating func appendAcknowledged(_ element: XMLElement, onAcknowledged: @escaping @Sendable () -> Void) {
+        entries.append(Entry(element: element, onAcknowledged: onAcknowledged))
     }
 
     /// Takes every waiting stanza, oldest first.
-    public mutating func removeAll() -> [XMLElement] {
-        let batch = Array(elements[head...])
-        elements.removeAll(keepingCapacity: true)
-        head = 0
+    public mutating func removeAll() -> [Entry] {
+        let batch = entries
+        entries.removeAll(keepingCapacity: true)
+        plainCount = 0
         return batch
+    }
+
+    /// The link was lost: acknowledged stanzas go back to their senders (who resend them after
+    /// reconnecting); plain ones keep waiting, in order.
+    public mutating func dropAcknowledged() {
+        entries.removeAll { $0.onAcknowledged != nil }
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import XMPPCore
 
 /// Stanzas for users that must not be lost — messages from foreign networks, receipts, delivery
@@ -23,6 +24,7 @@ public actor DurableOutbox {
     private var acknowledgedButStored: [Int64] = []
     private var deleting = false
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    private let acknowledgementArrivals = AcknowledgementArrivals()
 
     public init(bridge: String, store: GatewayStore, sender: any StanzaSender, logger: Logger) {
         self.bridge = bridge
@@ -152,14 +154,21 @@ public actor DurableOutbox {
     private func transmit(id: Int64, element: XMLElement) {
         lastSentID = id
         unacknowledged.insert(id)
+        let arrivals = acknowledgementArrivals
         let sent = sender.sendAcknowledged(element) { [weak self] in
-            guard let self else { return }
-            Task { await self.acknowledged(id) }
+            // Called on the link's thread, for each stanza of an acknowledged batch: one hop to
+            // the actor per batch, not one per stanza.
+            guard arrivals.add(id), let self else { return }
+            Task { await self.takeAcknowledgements() }
         }
         if !sent {
             unacknowledged.remove(id)
             linkUp = false
         }
+    }
+
+    private func takeAcknowledgements() {
+        for id in acknowledgementArrivals.takeAll() { acknowledged(id) }
     }
 
     private func acknowledged(_ id: Int64) {
@@ -191,5 +200,26 @@ public actor DurableOutbox {
         let waiters = idleWaiters
         idleWaiters.removeAll()
         for waiter in waiters { waiter.resume() }
+    }
+}
+
+/// Acknowledgements collected on the link's thread until the outbox takes them.
+private final class AcknowledgementArrivals: Sendable {
+    private let ids = Mutex<[Int64]>([])
+
+    /// Adds one; true when it is the first since the last ``takeAll()``, so the caller wakes the
+    /// outbox once per batch.
+    func add(_ id: Int64) -> Bool {
+        ids.withLock { ids in
+            ids.append(id)
+            return ids.count == 1
+        }
+    }
+
+    func takeAll() -> [Int64] {
+        ids.withLock { ids in
+            defer { ids.removeAll(keepingCapacity: true) }
+            return ids
+        }
     }
 }

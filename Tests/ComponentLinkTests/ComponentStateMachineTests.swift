@@ -174,31 +174,45 @@ final class ReconnectBackoffTests: XCTestCase {
 }
 
 final class OutboundQueueTests: XCTestCase {
-    func testKeepsOrderRefusesWhenFullAndPutsBackInFront() {
+    func testKeepsOrderAndRefusesPlainStanzasWhenFull() {
         var queue = OutboundQueue(limit: 3)
         let elements = (1...4).map { XMLElement("message", ["id": "\($0)"]) }
         XCTAssertTrue(queue.append(elements[0]))
         XCTAssertTrue(queue.append(elements[1]))
         XCTAssertTrue(queue.append(elements[2]))
         XCTAssertFalse(queue.append(elements[3]))
-        let batch = queue.removeAll()
-        XCTAssertEqual(batch, Array(elements[0..<3]))
+        XCTAssertEqual(queue.removeAll().map(\.element), Array(elements[0..<3]))
         XCTAssertTrue(queue.isEmpty)
         XCTAssertTrue(queue.append(elements[3]))
-        queue.prepend(batch)
-        XCTAssertEqual(queue.removeAll(), elements)
+    }
+
+    func testAcknowledgedStanzasKeepTheirPlaceAreNeverRefusedAndGoWhenTheLinkIsLost() {
+        var queue = OutboundQueue(limit: 1)
+        let elements = (1...4).map { XMLElement("message", ["id": "\($0)"]) }
+        XCTAssertTrue(queue.append(elements[0]))
+        queue.appendAcknowledged(elements[1]) {}
+        queue.appendAcknowledged(elements[2]) {}
+        XCTAssertFalse(queue.append(elements[3]), "the limit counts plain stanzas only")
+        XCTAssertEqual(queue.count, 3)
+        let batch = queue.removeAll()
+        XCTAssertEqual(batch.map(\.element), Array(elements[0..<3]))
+        XCTAssertEqual(batch.map { $0.onAcknowledged != nil }, [false, true, true])
+
+        queue.appendAcknowledged(elements[1]) {}
+        XCTAssertTrue(queue.append(elements[3]))
+        queue.dropAcknowledged()
+        XCTAssertEqual(queue.removeAll().map(\.element), [elements[3]])
     }
 }
 
 final class AcknowledgedSendTests: XCTestCase {
-    func testAcknowledgedStanzaIsFollowedByAPingWhoseAnswerAcknowledgesIt() {
+    func testAcknowledgedStanzasAreFollowedByAPingWhoseAnswerAcknowledgesThem() {
         var machine = ComponentStateMachine(domain: "gw.localhost", secret: "s", serverDomain: "localhost")
-        let message = XMLElement("message", namespace: Namespace.component, ["id": "m1"])
-        XCTAssertEqual(machine.sendAcknowledged(message), .none, "nothing is sent before the link is up")
+        XCTAssertEqual(machine.acknowledgementPing(), .none, "nothing is sent before the link is up")
         _ = machine.connected()
         _ = machine.received(.streamOpened(XMLElement("stream", namespace: Namespace.streams, ["id": "s1"])))
         _ = machine.received(.element(XMLElement("handshake", namespace: Namespace.component)))
-        guard case .writeAcknowledged(message, let ping, let id) = machine.sendAcknowledged(message) else { return XCTFail() }
+        guard case .writeAcknowledgementPing(let ping, let id) = machine.acknowledgementPing() else { return XCTFail() }
         XCTAssertEqual(ping[attribute: "id"], id)
         XCTAssertEqual(ping[attribute: "to"], "localhost")
         XCTAssertNotNil(ping.child("ping", namespace: Namespace.ping))
