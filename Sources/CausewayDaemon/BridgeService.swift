@@ -6,8 +6,8 @@ import XMPPCore
 
 /// Runs one bridge instance: feeds what its component link reports into its ``Gateway``.
 ///
-/// Stanzas from one user are handled in order; different users' stanzas run side by side, so
-/// a slow foreign network for one user does not hold up the others. It stops on graceful
+/// Stanzas from one user are handled in order; different users' stanzas run side by side (see
+/// ``StanzaLanes``). It stops on graceful
 /// shutdown before its link does (the group stops services in reverse order), so the gateway's
 /// last words — unavailable presences, acknowledged messages — still leave through the link.
 struct BridgeService: Service {
@@ -18,30 +18,26 @@ struct BridgeService: Service {
 
     func run() async {
         await gateway.start()
-        var tails: [String: Task<Void, Never>] = [:]
-        for await event in link.events.cancelOnGracefulShutdown() {
-            switch event {
-            case .established:
-                await gateway.linkEstablished()
-            case .stanza(let element):
-                let key = element[attribute: "from"].flatMap { try? JID($0).bare.description } ?? ""
-                let previous = tails[key]
-                let gateway = self.gateway
-                tails[key] = Task {
-                    await previous?.value
-                    await gateway.handle(element)
+        let lanes = StanzaLanes()
+        let gateway = self.gateway
+        await withDiscardingTaskGroup { group in
+            for await event in link.events.cancelOnGracefulShutdown() {
+                switch event {
+                case .established:
+                    await gateway.linkEstablished()
+                case .stanza(let element):
+                    let lane = StanzaLanes.lane(of: element)
+                    if lanes.enqueue(element, on: lane) {
+                        group.addTask {
+                            await lanes.drain(lane, startingWith: element) { await gateway.handle($0) }
+                        }
+                    }
+                case .down(let failure):
+                    logger.debug("bridge waiting for its link", metadata: ["reason": "\(failure.map { "\($0)" } ?? "closed")"])
+                    await gateway.linkLost()
                 }
-                if tails.count > 4096 {
-                    // Finished lanes pile up with many distinct senders: settle them all, rarely.
-                    for task in tails.values { await task.value }
-                    tails.removeAll()
-                }
-            case .down(let failure):
-                logger.debug("bridge waiting for its link", metadata: ["reason": "\(failure.map { "\($0)" } ?? "closed")"])
-                await gateway.linkLost()
             }
         }
-        for task in tails.values { await task.value }
         await gateway.shutDown()
     }
 }

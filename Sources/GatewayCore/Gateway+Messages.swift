@@ -59,17 +59,9 @@ extension Gateway {
         do {
             let legacyID = try await bridge.send(OutgoingMessage(to: address, body: body, xmppID: message.id), from: account(registration))
             if let legacyID, let xmppID = message.id {
-                // Kept in memory for the reports that come soon (most do), and written to the
-                // store off this message's path for the ones that come after a restart.
-                rememberSent(SentMessage(bridge: domain, user: from.description, xmppID: xmppID, peer: address, legacyMessageID: legacyID, createdAt: Date()))
-                let store = self.store, domain = self.domain, sender = from.description
-                Task {
-                    do {
-                        try await store.recordSent(bridge: domain, user: sender, xmppID: xmppID, peer: address, legacyMessageID: legacyID)
-                    } catch {
-                        self.logger.error("cannot record a sent message: \(error)")
-                    }
-                }
+                let sent = SentMessage(bridge: domain, user: from.description, xmppID: xmppID, peer: address, legacyMessageID: legacyID, createdAt: Date())
+                recentSends.insert(sent)
+                await sentLog.record(sent)
                 if let outcome = earlyDeliveries.removeValue(forKey: legacyID) {
                     try await report(.delivery(user: user, legacyMessageID: legacyID, outcome: outcome))
                 }
@@ -94,21 +86,13 @@ extension Gateway {
     }
 }
 
+
 extension Gateway {
-    /// How many recent sends are kept in memory for delivery reports.
-    static let recentSendsLimit = 10_000
-
-    func rememberSent(_ sent: SentMessage) {
-        recentSends[sent.legacyMessageID] = sent
-        recentSendOrder.append(sent.legacyMessageID)
-        if recentSendOrder.count > Self.recentSendsLimit {
-            recentSends[recentSendOrder.removeFirst()] = nil
-        }
-    }
-
-    /// The send a delivery report is about: from memory, else from the store.
+    /// The send a delivery report is about: from memory, else from the store. A send remembered
+    /// while the store was read counts too, so its report is not parked as early.
     func sentMessage(_ legacyMessageID: String) async throws -> SentMessage? {
         if let recent = recentSends[legacyMessageID] { return recent }
-        return try await store.sentMessage(bridge: domain, legacyMessageID: legacyMessageID)
+        let stored = try await sentLog.storedSend(legacyMessageID)
+        return stored ?? recentSends[legacyMessageID]
     }
 }

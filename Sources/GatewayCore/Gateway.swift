@@ -19,6 +19,7 @@ public actor Gateway: BridgeEventSink {
     let responder: CoreQueryResponder
     let registrationForm: RegistrationForm
     let archive: RoomArchive
+    let sentLog: SentMessageLog
 
     /// Available resources of each user, by bare JID.
     var sessions: [String: Set<String>] = [:]
@@ -33,11 +34,10 @@ public actor Gateway: BridgeEventSink {
     /// Delivery reports that arrived before their send was recorded (a fast network can answer
     /// before `Bridge.send` returns); replayed once the record exists.
     var earlyDeliveries: [String: DeliveryOutcome] = [:]
+    /// Recent sends by the network's message id, for delivery reports without a store read.
+    var recentSends = RecentSends(capacity: 10_000)
     /// Contacts' presence as the bridge last reported it, by user and legacy address.
     var contactAvailability: [String: [String: ContactAvailability]] = [:]
-    /// Recent sends by the network's message id, for delivery reports without a store read.
-    var recentSends: [String: SentMessage] = [:]
-    var recentSendOrder: [String] = []
     /// Registrations read so far (`nil` inside: known not to be registered).
     var registrationCache: [String: Registration?] = [:]
     /// Each user's contact addresses, once read: whether a sender is in the roster is asked for
@@ -57,6 +57,7 @@ public actor Gateway: BridgeEventSink {
         self.logger = logger
         self.outbox = DurableOutbox(bridge: bridge.identity.domain, store: store, sender: sender, logger: logger)
         self.archive = RoomArchive(store: store, policy: policy.history, logger: logger)
+        self.sentLog = SentMessageLog(bridge: bridge.identity.domain, store: store, logger: logger)
         var fields = bridge.registrationFields
         if bridge.canStayConnected && !fields.isEmpty { fields.append(Self.stayConnectedField) }
         self.registrationForm = RegistrationForm(fields: fields, instructions: bridge.registrationInstructions)
@@ -112,6 +113,7 @@ public actor Gateway: BridgeEventSink {
         await bridge.stop()
         loginStates.removeAll()
         await archive.flush()
+        await sentLog.flush()
         await outbox.waitUntilIdle()
     }
 

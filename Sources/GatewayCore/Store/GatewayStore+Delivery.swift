@@ -98,15 +98,21 @@ extension GatewayStore {
     /// Remembers that `user`'s XMPP message `xmppID` to `peer` became `legacyMessageID` on the
     /// foreign network. A reused foreign id replaces the older mapping.
     public func recordSent(bridge: String, user: String, xmppID: String, peer: String, legacyMessageID: String) async throws {
-        let now = Date()
+        try await recordSent([SentMessage(bridge: bridge, user: user, xmppID: xmppID, peer: peer, legacyMessageID: legacyMessageID, createdAt: Date())])
+    }
+
+    /// Records several sends in one transaction, in order (a later one with the same foreign id wins).
+    public func recordSent(_ sends: [SentMessage]) async throws {
+        guard !sends.isEmpty else { return }
         try await write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO sentMessage (bridge, user, xmppID, peer, legacyMessageID, createdAt) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (bridge, legacyMessageID) DO UPDATE
-                    SET user = excluded.user, xmppID = excluded.xmppID, peer = excluded.peer, createdAt = excluded.createdAt
-                    """,
-                arguments: [bridge, user, xmppID, peer, legacyMessageID, now])
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO sentMessage (bridge, user, xmppID, peer, legacyMessageID, createdAt) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (bridge, legacyMessageID) DO UPDATE
+                SET user = excluded.user, xmppID = excluded.xmppID, peer = excluded.peer, createdAt = excluded.createdAt
+                """)
+            for sent in sends {
+                try statement.execute(arguments: [sent.bridge, sent.user, sent.xmppID, sent.peer, sent.legacyMessageID, sent.createdAt])
+            }
         }
     }
 

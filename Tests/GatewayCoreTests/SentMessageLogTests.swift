@@ -1,0 +1,38 @@
+import Foundation
+import Logging
+import XCTest
+@testable import GatewayCore
+
+final class SentMessageLogTests: XCTestCase {
+    private func sent(_ id: String, xmppID: String = "x") -> SentMessage {
+        SentMessage(bridge: "irc.localhost", user: "alice@localhost/r", xmppID: xmppID, peer: "bob%irc",
+                    legacyMessageID: id, createdAt: Date(timeIntervalSince1970: 1_000))
+    }
+
+    func testRecentSendsForgetTheOldestAndKeepAnIdUsedAgain() {
+        var recent = RecentSends(capacity: 3)
+        for id in ["a", "b", "c"] { recent.insert(sent(id)) }
+        recent.insert(sent("a", xmppID: "again"))  // "a" again: now the youngest
+        XCTAssertEqual(recent["a"]?.xmppID, "again", "the older slot of a reused id must not evict it")
+        XCTAssertEqual(recent.count, 3)
+        recent.insert(sent("d"))
+        XCTAssertNil(recent["b"], "the oldest goes first")
+        XCTAssertEqual(recent["a"]?.xmppID, "again")
+        for id in ["e", "f"] { recent.insert(sent(id)) }
+        XCTAssertNil(recent["a"])
+        XCTAssertEqual(recent.count, 3)
+        XCTAssertNotNil(recent["f"])
+    }
+
+    func testSendsReachTheStoreInBatchesAndReadsFlushFirst() async throws {
+        let store = try GatewayStore.inMemory(vault: CredentialVault(key: Array(repeating: 3, count: 32)))
+        let log = SentMessageLog(bridge: "irc.localhost", store: store, logger: Logger(label: "test"))
+        for n in 0..<1_000 { await log.record(sent("irc-\(n)", xmppID: "x\(n)")) }
+        await log.record(sent("irc-5", xmppID: "reused"))
+        let fromLog = try await log.storedSend("irc-999")
+        XCTAssertEqual(fromLog?.xmppID, "x999", "a read flushes what waits")
+        let direct = try await store.sentMessage(bridge: "irc.localhost", legacyMessageID: "irc-5")
+        XCTAssertEqual(direct?.xmppID, "reused", "a later send with the same id wins")
+        XCTAssertEqual(direct?.peer, "bob%irc")
+    }
+}
