@@ -181,15 +181,21 @@ public enum IRCAddress: Hashable, Sendable {
         if host.utf8.count > 253 { throw .invalidServer(host, reason: "it is longer than 253 bytes") }
         // On bytes (all ASCII by now): Character-wise splitting was a visible cost per message.
         let bytes = host.utf8
-        if !bytes.contains(UInt8(ascii: ":")) {
-            // A host name: labels between dots are non-empty and do not start or end with `-`.
-            for label in bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
-                if label.isEmpty { throw .invalidServer(host, reason: "it has an empty part between dots") }
-                if label.first == UInt8(ascii: "-") || label.last == UInt8(ascii: "-") {
-                    throw .invalidServer(host, reason: "a part of it starts or ends with “-”")
-                }
+        guard !bytes.contains(UInt8(ascii: ":")) else { return }
+        // A host name: labels between dots are non-empty and do not start or end with `-`.
+        var previous = UInt8(ascii: ".")
+        for byte in bytes {
+            if byte == UInt8(ascii: ".") && previous == UInt8(ascii: ".") {
+                throw .invalidServer(host, reason: "it has an empty part between dots")
             }
+            if (byte == UInt8(ascii: ".") && previous == UInt8(ascii: "-"))
+                || (byte == UInt8(ascii: "-") && previous == UInt8(ascii: ".")) {
+                throw .invalidServer(host, reason: "a part of it starts or ends with “-”")
+            }
+            previous = byte
         }
+        if previous == UInt8(ascii: ".") { throw .invalidServer(host, reason: "it has an empty part between dots") }
+        if previous == UInt8(ascii: "-") { throw .invalidServer(host, reason: "a part of it starts or ends with “-”") }
     }
 
     // MARK: - Helpers

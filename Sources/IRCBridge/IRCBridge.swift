@@ -72,6 +72,10 @@ public actor IRCBridge: Bridge {
     /// IRC cannot be asked to resend: messages are stored in batches rather than acknowledged one by one.
     public nonisolated var acknowledgesDelivery: Bool { false }
 
+    /// A 401 comes on the connection that sent the message, and connections do not outlive
+    /// the daemon.
+    public nonisolated var reportsDeliveryAfterRestart: Bool { false }
+
     public nonisolated var canStayConnected: Bool { true }
 
     public nonisolated var contactPrompt: ContactPrompt {

@@ -88,8 +88,12 @@ final class IRCAddressTests: XCTestCase {
     }
 
     func testRefusesBadServers() {
-        for host in ["irc example", "irc,example", "irc.example\r\n", "irc\0x", "irc..example", ".irc", "irc.", "-irc.x", "irc_x.y", "irc/x"] {
+        for host in ["irc example", "irc,example", "irc.example\r\n", "irc\0x", "irc..example", ".irc", "irc.", "-irc.x", "irc_x.y", "irc/x",
+                     "irc-.x", "irc.-x", "irc.x-", "-", "."] {
             assertRefused("bob%" + host)
+        }
+        for host in ["a", "irc.example", "irc-1.ex-ample.org", "127.0.0.1", "::1", "fe80::1"] {
+            XCTAssertNoThrow(try IRCAddress.validateServer(host), host)
         }
         XCTAssertThrowsError(try IRCAddress.validateServer(String(repeating: "a.", count: 127) + "ab"))
     }

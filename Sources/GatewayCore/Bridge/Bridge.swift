@@ -54,6 +54,12 @@ public protocol Bridge: Sendable {
     /// batches, without a store round trip per message.
     var acknowledgesDelivery: Bool { get }
 
+    /// Whether a delivery report (``BridgeEvent/delivery(user:legacyMessageID:outcome:)``) can
+    /// come after a restart of the daemon (an SMS carrier's callback). Then every send's id is
+    /// written to the store; otherwise (IRC: reports come only on the connection that sent)
+    /// recent sends are kept in memory only.
+    var reportsDeliveryAfterRestart: Bool { get }
+
     /// Whether the bridge reports its contacts' presence (``BridgeEvent/presence(user:from:availability:)``).
     /// When it does not, contacts show available while the user is logged in.
     var reportsContactPresence: Bool { get }
@@ -132,6 +138,8 @@ extension Bridge {
     public var reportsContactPresence: Bool { false }
 
     public var acknowledgesDelivery: Bool { true }
+
+    public var reportsDeliveryAfterRestart: Bool { true }
 
     public var canStayConnected: Bool { false }
 
