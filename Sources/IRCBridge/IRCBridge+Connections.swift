@@ -237,12 +237,22 @@ extension IRCBridge {
     /// bridge, between lines, so a loop thread never waits for the throttle.
     func drain(_ id: UInt64, _ key: IRCBridgeConnection.Key) async {
         while let connection = connections[key], connection.id == id, !connection.outbox.isEmpty {
-            if let wait = connection.bucket.take(now: .now) {
-                try? await Task.sleep(for: wait)
-                continue
+            // Everything the bucket allows now goes to the loop in one hand-over.
+            let now = ContinuousClock.now
+            var allowed = 0
+            var wait: Duration?
+            while allowed < connection.outbox.count {
+                if let needed = connection.bucket.take(now: now) {
+                    wait = needed
+                    break
+                }
+                allowed += 1
             }
-            let line = connection.outbox.removeFirst()
-            connection.session.send(line)
+            if allowed > 0 {
+                connection.session.send(lines: Array(connection.outbox.prefix(allowed)))
+                connection.outbox.removeFirst(allowed)
+            }
+            if let wait { try? await Task.sleep(for: wait) }
         }
         if let connection = connections[key], connection.id == id { connection.draining = false }
     }

@@ -13,7 +13,7 @@ extension GatewayStore {
     /// Queues a serialized stanza for `bridge`'s link; returns its id (its place in the order).
     @discardableResult
     public func enqueuePending(bridge: String, recipient: String, stanza: String) async throws -> Int64 {
-        let now = Date()
+        let now = Date().databaseValue
         return try await write { db in
             try Self.insertPending(db, bridge: bridge, recipient: recipient, stanza: stanza, at: now)
         }
@@ -24,7 +24,7 @@ extension GatewayStore {
     /// cannot mark an event whose stanza was never stored. A `nil` key always queues.
     @discardableResult
     public func enqueuePending(bridge: String, recipient: String, stanza: String, onceFor key: String?) async throws -> Int64? {
-        let now = Date()
+        let now = Date().databaseValue
         return try await write { db in
             if let key, try !Self.insertSeen(db, bridge: bridge, key: key, at: now) {
                 return nil
@@ -49,7 +49,7 @@ extension GatewayStore {
     /// Queues several stanzas in one transaction (group commit), in order; returns each one's
     /// id, or `nil` for a repeat of a key seen before.
     public func enqueuePending(bridge: String, _ inserts: [PendingInsert]) async throws -> [Int64?] {
-        let now = Date()
+        let now = Date().databaseValue
         return try await write { db in
             try inserts.map { insert in
                 if let key = insert.onceFor, try !Self.insertSeen(db, bridge: bridge, key: key, at: now) { return nil }
@@ -145,7 +145,8 @@ extension GatewayStore {
     /// this is the first time: `true` means handle it, `false` means it is a retry or a replay.
     /// Atomic, so two concurrent deliveries of one event get one `true`.
     public func markSeen(bridge: String, key: String, at date: Date = Date()) async throws -> Bool {
-        try await write { db in
+        let date = date.databaseValue
+        return try await write { db in
             try Self.insertSeen(db, bridge: bridge, key: key, at: date)
         }
     }
@@ -162,14 +163,16 @@ extension GatewayStore {
 
     // MARK: - Statements shared by the operations above
 
-    private static func insertPending(_ db: Database, bridge: String, recipient: String, stanza: String, at date: Date) throws -> Int64 {
+    /// `date` comes converted: a Date's conversion costs more than the rest of the row, and a
+    /// batch shares one.
+    private static func insertPending(_ db: Database, bridge: String, recipient: String, stanza: String, at date: DatabaseValue) throws -> Int64 {
         try db.cachedStatement(sql: "INSERT INTO pendingStanza (bridge, recipient, stanza, createdAt) VALUES (?, ?, ?, ?)")
             .execute(arguments: [bridge, recipient, stanza, date])
         return db.lastInsertedRowID
     }
 
     /// True when the row is new: INSERT OR IGNORE changes nothing for a key already there.
-    private static func insertSeen(_ db: Database, bridge: String, key: String, at date: Date) throws -> Bool {
+    private static func insertSeen(_ db: Database, bridge: String, key: String, at date: DatabaseValue) throws -> Bool {
         try db.cachedStatement(sql: "INSERT OR IGNORE INTO seenEvent (bridge, key, seenAt) VALUES (?, ?, ?)")
             .execute(arguments: [bridge, key, date])
         return db.changesCount == 1
