@@ -106,6 +106,12 @@ public final class ComponentLink: Service, Sendable {
         logger.info("component link closed")
     }
 
+    /// Ends ``events`` now, for a consumer that is shutting down; the link itself keeps running
+    /// (sending what it is given) until its own shutdown.
+    public func stopReportingEvents() {
+        eventContinuation.finish()
+    }
+
     // MARK: - Called by the channel handler, on its event loop
 
     func connectionEstablished(handler: NIOLoopBound<ComponentChannelHandler>) {
