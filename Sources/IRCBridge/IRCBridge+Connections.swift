@@ -96,12 +96,11 @@ extension IRCBridge {
         nextConnectionID += 1
         let connection = IRCBridgeConnection(
             id: nextConnectionID, key: key,
-            session: loops.makeSession(label: "\(key.user) \(key.server)"),
+            session: makeSession(connection: nextConnectionID, key: key),
             nick: plan.nick, bucket: settings.throttle
         )
         connection.afterConnect = plan.afterConnect
         connections[key] = connection
-        startConsuming(connection)
         let timeout = settings.connectTimeout
         let id = connection.id
         connection.timer = Task { [weak self] in
@@ -225,6 +224,11 @@ extension IRCBridge {
     // MARK: - Pacing
 
     func enqueue(_ lines: [String], on connection: IRCBridgeConnection) {
+        // Without a throttle (and nothing queued before them) lines go straight to the loop.
+        if connection.bucket.isUnlimited && !connection.draining && connection.outbox.isEmpty {
+            connection.session.send(lines: lines)
+            return
+        }
         connection.outbox.append(contentsOf: lines)
         guard !connection.draining else { return }
         connection.draining = true

@@ -4,16 +4,26 @@ import XMPPCore
 extension IRCBridge {
     // MARK: - Events from a session
 
-    func startConsuming(_ connection: IRCBridgeConnection) {
-        let session = connection.session
-        let id = connection.id
-        let key = connection.key
-        Task { [weak self] in
-            for await event in session.events {
-                // A connection is used once: when it ends, release the session (this also
-                // finishes the stream and so this task).
-                if case .disconnected = event { session.close() }
-                await self?.handle(event, connection: id, key: key)
+    /// A session whose events reach ``handle(_:connection:key:)`` through an inbox, drained by
+    /// a task only while events wait.
+    func makeSession(connection id: UInt64, key: IRCBridgeConnection.Key) -> IRCSession {
+        let inbox = IRCEventInbox()
+        return loops.makeSession(label: "\(key.user) \(key.server)") { [weak self] event in
+            guard inbox.add(event), let self else { return }
+            Task { await self.drain(inbox, connection: id, key: key) }
+        }
+    }
+
+    private func drain(_ inbox: IRCEventInbox, connection id: UInt64, key: IRCBridgeConnection.Key) async {
+        while true {
+            let events = inbox.take()
+            if events.isEmpty { return }
+            for event in events {
+                // A connection is used once: when it ends, release the session.
+                if case .disconnected = event, let connection = connections[key], connection.id == id {
+                    connection.session.close()
+                }
+                await handle(event, connection: id, key: key)
             }
         }
     }

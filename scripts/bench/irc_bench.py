@@ -616,6 +616,9 @@ async def phase_muc(gw: Gateway, env: Env, res: Results, history: bool) -> None:
                 pass
 
 
+ALL_PHASES = ("private", "online", "memory", "muc-on", "muc-off")
+
+
 async def run_gateway(gw: Gateway, env: Env) -> Results:
     res = Results()
     say(f"\n== {gw.name} ({gw.domain})")
@@ -637,13 +640,18 @@ async def run_gateway(gw: Gateway, env: Env) -> Results:
                         res.notes[key] = "error"
                 res.extra.append(f"{gw.name}: {name} failed: {str(err).splitlines()[0][:300]}")
 
-        await guarded("private messages", ["x2i_rate", "x2i_cpu", "i2x_rate", "i2x_cpu", "lat_p50", "lat_p99"],
-                      lambda: phase_private(gw, env, res))
-        await guarded("online", ["online"], lambda: phase_online(gw, env, res))
-        await guarded("memory", ["rss_a", "rss_b"], lambda: phase_memory(gw, env, res))
+        phases = env.args.phases
+        if "private" in phases:
+            await guarded("private messages", ["x2i_rate", "x2i_cpu", "i2x_rate", "i2x_cpu", "lat_p50", "lat_p99"],
+                          lambda: phase_private(gw, env, res))
+        if "online" in phases:
+            await guarded("online", ["online"], lambda: phase_online(gw, env, res))
+        if "memory" in phases:
+            await guarded("memory", ["rss_a", "rss_b"], lambda: phase_memory(gw, env, res))
         for history in (True, False):
-            await guarded(f"MUC history {'on' if history else 'off'}", ["muc_on" if history else "muc_off"],
-                          lambda history=history: phase_muc(gw, env, res, history))
+            if ("muc-on" if history else "muc-off") in phases:
+                await guarded(f"MUC history {'on' if history else 'off'}", ["muc_on" if history else "muc_off"],
+                              lambda history=history: phase_muc(gw, env, res, history))
     finally:
         gw.stop()
     return res
@@ -745,6 +753,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, help="users for the memory and online figures (default 300; quick 30)")
     parser.add_argument("--first-batch", type=int, help="users in the first memory step (default a third of --users)")
     parser.add_argument("--repeat", type=int, help="runs of each private-message burst; the fastest counts (default 3; quick 1)")
+    parser.add_argument("--phases", type=lambda text: set(text.split(",")), default=set(ALL_PHASES),
+                        help="comma-separated subset of " + ",".join(ALL_PHASES) + " (default all)")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds to wait before reading RSS (default 2)")
     parser.add_argument("--stall", type=float, default=60.0, help="fail a burst when nothing arrives for this long (default 60 s)")
     parser.add_argument("--only", choices=["causeway", "biboumi"], help="measure one gateway only")
@@ -760,6 +770,8 @@ def parse_args() -> argparse.Namespace:
         args.first_batch = max(1, args.users // 3)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if not args.phases <= set(ALL_PHASES):
+        parser.error("--phases takes " + ",".join(ALL_PHASES))
     if not 0 < args.first_batch <= args.users:
         parser.error("--first-batch must be between 1 and --users")
     return args

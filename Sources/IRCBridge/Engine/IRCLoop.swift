@@ -44,12 +44,20 @@ public final class IRCLoopGroup: Sendable {
 
     /// Creates a session on the least-loaded loop. The session does nothing until `connect`.
     public func makeSession(label: String = "") -> IRCSession {
-        let loop: IRCLoop = assignLock.withLock { _ in
+        IRCSession(loop: leastLoaded(), label: label)
+    }
+
+    /// Like ``makeSession(label:)``, with events delivered to `onEvent` on the loop thread.
+    public func makeSession(label: String = "", onEvent: @escaping @Sendable (IRCEvent) -> Void) -> IRCSession {
+        IRCSession(loop: leastLoaded(), label: label, onEvent: onEvent)
+    }
+
+    private func leastLoaded() -> IRCLoop {
+        assignLock.withLock { _ in
             let chosen = loops.min { $0.sessionCount < $1.sessionCount }!
             chosen.load.add(1, ordering: .relaxed)
             return chosen
         }
-        return IRCSession(loop: loop, label: label)
     }
 
     /// Stops every loop: live sessions are closed (their streams finish), threads are joined.

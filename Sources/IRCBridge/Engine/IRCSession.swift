@@ -112,6 +112,10 @@ public enum IRCEvent: Sendable, Equatable {
 
 /// A handle on one IRC connection. Thread-safe: every method only enqueues work for the loop
 /// thread and returns at once. Dropping the last reference closes the session.
+///
+/// Events come either through ``events`` or, for a session made with an `onEvent` handler,
+/// through that handler, called on the loop thread (it must not block); then ``events`` is
+/// empty. A long-lived consumer of ``events`` keeps a task, and its memory, per connection.
 public final class IRCSession: Sendable {
     public let events: AsyncStream<IRCEvent>
     public let label: String
@@ -123,7 +127,15 @@ public final class IRCSession: Sendable {
         let (stream, continuation) = AsyncStream.makeStream(of: IRCEvent.self, bufferingPolicy: .unbounded)
         events = stream
         self.label = label
-        core = SessionCore(loop: loop, continuation: continuation)
+        core = SessionCore(loop: loop, deliver: { continuation.yield($0) }, finish: { continuation.finish() })
+        let core = core
+        loop.submit { core.loop.register(core) }
+    }
+
+    init(loop: IRCLoop, label: String, onEvent: @escaping @Sendable (IRCEvent) -> Void) {
+        events = AsyncStream { $0.finish() }
+        self.label = label
+        core = SessionCore(loop: loop, deliver: onEvent, finish: {})
         let core = core
         loop.submit { core.loop.register(core) }
     }
@@ -167,10 +179,11 @@ public final class IRCSession: Sendable {
 
 // MARK: Loop-thread side
 
-/// Everything here except `loop` and `continuation` is touched only on `loop`'s thread.
+/// Everything here except `loop`, `deliver` and `finish` is touched only on `loop`'s thread.
 final class SessionCore: @unchecked Sendable {
     let loop: IRCLoop
-    let continuation: AsyncStream<IRCEvent>.Continuation
+    private let deliver: @Sendable (IRCEvent) -> Void
+    private let finish: @Sendable () -> Void
 
     private enum Phase {
         case idle
@@ -187,16 +200,17 @@ final class SessionCore: @unchecked Sendable {
     private var socketFD: Int32 = -1
     private var announcedTCP = false
 
-    init(loop: IRCLoop, continuation: AsyncStream<IRCEvent>.Continuation) {
+    init(loop: IRCLoop, deliver: @escaping @Sendable (IRCEvent) -> Void, finish: @escaping @Sendable () -> Void) {
         self.loop = loop
-        self.continuation = continuation
+        self.deliver = deliver
+        self.finish = finish
     }
 
     deinit {
         if let handle { irc_destroy_session(handle) }
     }
 
-    func emit(_ event: IRCEvent) { continuation.yield(event) }
+    func emit(_ event: IRCEvent) { deliver(event) }
 
     private var pendingCount: Int { outbox.count - outboxHead }
 
@@ -285,7 +299,7 @@ final class SessionCore: @unchecked Sendable {
         }
         phase = .closed
         loop.unregister(self)
-        continuation.finish()
+        finish()
     }
 
     // Loop hooks
