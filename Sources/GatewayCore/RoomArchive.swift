@@ -14,7 +14,8 @@ public actor RoomArchive {
         public var enabled = true
         /// Messages replayed on join (XEP-0045 history), unless the client asks for fewer.
         public var onJoin = 20
-        /// Newest messages kept per user and room.
+        /// Newest messages kept per user and room (a room may briefly hold a tenth more: it is cut
+        /// back every tenth of this, not on every write).
         public var maxMessagesPerRoom = 10_000
         /// Oldest message kept.
         public var maxAge: Duration = .seconds(30 * 24 * 3600)
@@ -28,6 +29,9 @@ public actor RoomArchive {
     private var buffer: [ArchivedMessage] = []
     private var flushScheduled = false
     private var lastPrune = ContinuousClock.now
+    /// Messages appended to each room since it was last cut back to ``Policy/maxMessagesPerRoom``;
+    /// a room not here has not been cut by this process yet.
+    private var sinceTrim: [GatewayStore.ArchiveRoom: Int] = [:]
     /// Written when this many wait, or after ``delay``.
     static let batchSize = 512
     static let delay: Duration = .milliseconds(20)
@@ -58,8 +62,22 @@ public actor RoomArchive {
         guard !buffer.isEmpty else { return }
         let batch = buffer
         buffer.removeAll(keepingCapacity: true)
+        // A room is cut back on its first batch here and then after every tenth of its limit:
+        // it may hold up to 10% more than the limit meanwhile.
+        let trimEvery = max(1, policy.maxMessagesPerRoom / 10)
+        var trimming: Set<GatewayStore.ArchiveRoom> = []
+        for message in batch {
+            let room = GatewayStore.ArchiveRoom(bridge: message.bridge, user: message.user, room: message.room)
+            let count = sinceTrim[room].map { $0 + 1 } ?? trimEvery
+            if count >= trimEvery {
+                trimming.insert(room)
+                sinceTrim[room] = 0
+            } else {
+                sinceTrim[room] = count
+            }
+        }
         do {
-            try await store.appendArchive(batch, keepPerRoom: policy.maxMessagesPerRoom)
+            try await store.appendArchive(batch, keepPerRoom: policy.maxMessagesPerRoom, trimming: trimming)
         } catch {
             logger.error("cannot archive \(batch.count) room messages: \(error)")
         }

@@ -50,4 +50,18 @@ final class RoomArchiveTests: XCTestCase {
         let page = try await archive.page(bridge: "irc.localhost", user: "alice@localhost", room: "#a%irc", query: ArchiveQuery(limit: 50))
         XCTAssertEqual(page.messages.map(\.body), ["m7", "m8", "m9", "m10", "m11"])
     }
+
+    /// Rooms are cut back every tenth of the limit, not on every write: never more than a
+    /// tenth over, always the newest.
+    func testRoomsAreCutBackEveryTenthOfTheLimit() async throws {
+        let archive = try makeArchive(keep: 20)
+        for n in 0..<47 {
+            await archive.append(message(n))
+            await archive.flush()
+            let page = try await archive.page(bridge: "irc.localhost", user: "alice@localhost", room: "#a%irc", query: ArchiveQuery(limit: 100))
+            XCTAssertLessThanOrEqual(page.messages.count, 22, "after \(n + 1)")
+            XCTAssertEqual(page.messages.last?.body, "m\(n)")
+            XCTAssertGreaterThanOrEqual(page.messages.count, min(n + 1, 20), "the newest 20 are always there")
+        }
+    }
 }

@@ -8,23 +8,38 @@ import GRDB
 extension GatewayStore {
     /// Stores a batch of room messages in one transaction, then trims each room the batch
     /// touched to its newest `keep` messages.
-    public func appendArchive(_ messages: [ArchivedMessage], keepPerRoom keep: Int) async throws {
-        guard !messages.isEmpty else { return }
+    /// A user's room, as the archive keeps it apart.
+    public struct ArchiveRoom: Hashable, Sendable {
+        public var bridge: String
+        public var user: String
+        public var room: String
+
+        public init(bridge: String, user: String, room: String) {
+            self.bridge = bridge
+            self.user = user
+            self.room = room
+        }
+    }
+
+    /// Appends messages in one transaction, then cuts each room of `trimming` back to its newest
+    /// `keep` messages. (Cutting costs a walk over up to `keep` index entries, so the caller asks
+    /// for it only now and then.)
+    public func appendArchive(_ messages: [ArchivedMessage], keepPerRoom keep: Int, trimming: Set<ArchiveRoom>) async throws {
+        guard !messages.isEmpty || !trimming.isEmpty else { return }
         try await write { db in
             let insert = try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO roomArchive (bridge, user, room, stanzaID, nick, body, at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
-            var rooms: Set<[String]> = []
             for message in messages {
                 try insert.execute(arguments: [message.bridge, message.user, message.room, message.stanzaID, message.nick, message.body,
                                                message.at.timeIntervalSince1970])
-                rooms.insert([message.bridge, message.user, message.room])
             }
-            for room in rooms {
-                try db.execute(sql: """
-                    DELETE FROM roomArchive WHERE bridge = ? AND user = ? AND room = ? AND id <= (
-                        SELECT id FROM roomArchive WHERE bridge = ? AND user = ? AND room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
-                    """, arguments: [room[0], room[1], room[2], room[0], room[1], room[2], keep])
+            let trim = try db.cachedStatement(sql: """
+                DELETE FROM roomArchive WHERE bridge = ? AND user = ? AND room = ? AND id <= (
+                    SELECT id FROM roomArchive WHERE bridge = ? AND user = ? AND room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+                """)
+            for room in trimming {
+                try trim.execute(arguments: [room.bridge, room.user, room.room, room.bridge, room.user, room.room, keep])
             }
         }
     }
