@@ -10,11 +10,11 @@ import XMPPCore
 /// with RSM paging on the room's JID.
 extension Gateway {
     /// Archives a message the user sees in a room; returns the stanza-id it goes out with.
-    /// Awaited, so the archive's order is the room's order.
-    func archiveRoomMessage(user: String, room: String, nick: String, body: String) async -> String {
+    /// Synchronous, so the archive's order is the room's order.
+    func archiveRoomMessage(user: String, room: String, nick: String, body: String) -> String {
         let stanzaID = makeStanzaID()
         guard policy.history.enabled else { return stanzaID }
-        await archive.append(ArchivedMessage(bridge: domain, user: user, room: room, stanzaID: stanzaID, nick: nick, body: body, at: Date()))
+        archive.append(ArchivedMessage(bridge: domain, user: user, room: room, stanzaID: stanzaID, nick: nick, body: body, at: Date()))
         return stanzaID
     }
 

@@ -137,7 +137,7 @@ extension Gateway {
         // IRC does not echo: the user's own message goes back to every joined resource with
         // the id the client gave it, so clients match it to what they sent.
         let id = message.id ?? makeID()
-        let stanzaID = await archiveRoomMessage(user: user, room: room, nick: state.nick, body: body)
+        let stanzaID = archiveRoomMessage(user: user, room: room, nick: state.nick, body: body)
         for resource in state.resources.keys {
             var reflected = Message(type: .groupchat, from: occupantJID(room, state.nick), to: JID(string: resource), id: id, body: body)
             if let originID = message.element.child("origin-id", namespace: Namespace.stanzaID) { reflected.element.append(originID) }
@@ -173,7 +173,7 @@ extension Gateway {
         case .roomMessage(let user, let room, let nick, let body, let kind):
             guard let state = rooms[RoomState.Key(user: user, room: room)], state.joined else { return }
             let text = kind == .action ? "/me " + body : body
-            let stanzaID = await archiveRoomMessage(user: user, room: room, nick: nick, body: text)
+            let stanzaID = archiveRoomMessage(user: user, room: room, nick: nick, body: text)
             for resource in state.resources.keys {
                 var message = Message(type: .groupchat, from: occupantJID(room, nick), to: JID(string: resource), id: stanzaID, body: text)
                 message.element.append(stanzaIDElement(stanzaID, room: room))

@@ -31,6 +31,9 @@ public actor Gateway: BridgeEventSink {
     /// into rosters; elsewhere subscriptions stand in. Each host says so in its own message.
     var rosterPrivilegedHosts: Set<String> = []
     var nextID = 0
+    /// See ``makeStanzaID()``.
+    let stanzaIDPrefix = String(UInt64.random(in: .min ... .max), radix: 36) + "-"
+    var nextStanzaNumber: UInt64 = 0
     /// Delivery reports that arrived before their send was recorded (a fast network can answer
     /// before `Bridge.send` returns); replayed once the record exists.
     var earlyDeliveries: [String: DeliveryOutcome] = [:]
@@ -158,9 +161,11 @@ public actor Gateway: BridgeEventSink {
     }
 
     /// A XEP-0359 stanza-id: unique across restarts, so MAM can page by it.
+    /// A stanza-id (XEP-0359) unique across restarts: this process's random prefix and a
+    /// counter (two random numbers per message cost two system calls).
     func makeStanzaID() -> String {
-        let high = UInt64.random(in: .min ... .max), low = UInt64.random(in: .min ... .max)
-        return String(high, radix: 36) + "-" + String(low, radix: 36)
+        nextStanzaNumber += 1
+        return stanzaIDPrefix + String(nextStanzaNumber, radix: 36)
     }
 
     /// The JID of a legacy address on this bridge.

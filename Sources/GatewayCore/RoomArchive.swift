@@ -4,6 +4,7 @@ import FoundationEssentials  // not Foundation: its ICU clashes with libxml2's i
 import Foundation
 #endif
 import Logging
+import Synchronization
 
 /// Room history, written in batches: messages go out to users at once with their stanza-id, and
 /// land in the store a few milliseconds later, many per transaction — so history costs a room's
@@ -26,8 +27,9 @@ public actor RoomArchive {
     public let policy: Policy
     private let store: GatewayStore
     private let logger: Logger
-    private var buffer: [ArchivedMessage] = []
-    private var flushScheduled = false
+    /// Messages not yet written, and whether a flush is due; appended to from the gateway
+    /// without a hop to this actor.
+    private let waiting = Mutex<(messages: [ArchivedMessage], flushScheduled: Bool)>(([], false))
     private var lastPrune = ContinuousClock.now
     /// Messages appended to each room since it was last cut back to ``Policy/maxMessagesPerRoom``;
     /// a room not here has not been cut by this process yet.
@@ -42,13 +44,19 @@ public actor RoomArchive {
         self.logger = logger
     }
 
-    public func append(_ message: ArchivedMessage) {
+    /// Queues a message for the next batch. Synchronous: the order of calls is the archive's order.
+    public nonisolated func append(_ message: ArchivedMessage) {
         guard policy.enabled else { return }
-        buffer.append(message)
-        if buffer.count >= Self.batchSize {
+        let (full, schedule) = waiting.withLock { waiting -> (Bool, Bool) in
+            waiting.messages.append(message)
+            if waiting.messages.count >= Self.batchSize { return (true, false) }
+            if waiting.flushScheduled { return (false, false) }
+            waiting.flushScheduled = true
+            return (false, true)
+        }
+        if full {
             Task { await self.flush() }
-        } else if !flushScheduled {
-            flushScheduled = true
+        } else if schedule {
             Task {
                 try? await Task.sleep(for: Self.delay)
                 await self.flush()
@@ -58,10 +66,12 @@ public actor RoomArchive {
 
     /// Writes what waits. Failures are logged: history is not worth stopping chat for.
     public func flush() async {
-        flushScheduled = false
-        guard !buffer.isEmpty else { return }
-        let batch = buffer
-        buffer.removeAll(keepingCapacity: true)
+        let batch = waiting.withLock { waiting -> [ArchivedMessage] in
+            waiting.flushScheduled = false
+            defer { waiting.messages.removeAll(keepingCapacity: true) }
+            return waiting.messages
+        }
+        guard !batch.isEmpty else { return }
         // A room is cut back on its first batch here and then after every tenth of its limit:
         // it may hold up to 10% more than the limit meanwhile.
         let trimEvery = max(1, policy.maxMessagesPerRoom / 10)

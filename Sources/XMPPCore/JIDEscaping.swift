@@ -44,6 +44,8 @@ public enum JIDEscaping {
     /// forbids in a localpart unless the input had whitespace other than
     /// U+0020 or control characters, which XEP-0106 does not cover.
     public static func escape(_ string: String) -> String {
+        // Most localparts (`bob%irc.example`) hold none of the ten: no work, no copy.
+        if !string.utf8.contains(where: isEscapedByte) { return string }
         let scalars = Array(string.unicodeScalars)
         var result = String.UnicodeScalarView()
         for (index, scalar) in scalars.enumerated() {
@@ -65,6 +67,7 @@ public enum JIDEscaping {
     /// `unescape("space\\20cadet")` is `space cadet`. Anything that is not one
     /// of the ten lowercase sequences is copied unchanged.
     public static func unescape(_ string: String) -> String {
+        if !string.utf8.contains(UInt8(ascii: "\\")) { return string }
         let scalars = Array(string.unicodeScalars)
         var result = String.UnicodeScalarView()
         var index = 0
@@ -78,6 +81,17 @@ public enum JIDEscaping {
             }
         }
         return String(result)
+    }
+
+    /// Whether a byte is one of the ten characters (all ASCII, so never part of a longer scalar).
+    private static func isEscapedByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: " "), UInt8(ascii: "\""), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "/"),
+            UInt8(ascii: ":"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "@"), UInt8(ascii: "\\"):
+            return true
+        default:
+            return false
+        }
     }
 
     /// The character escaped by the two scalars after `index`, if they form one of the ten sequences.

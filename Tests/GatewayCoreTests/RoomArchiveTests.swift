@@ -18,9 +18,9 @@ final class RoomArchiveTests: XCTestCase {
 
     func testPagesForwardBackwardAndByTimeForOneUserAndRoom() async throws {
         let archive = try makeArchive()
-        for n in 0..<10 { await archive.append(message(n)) }
-        await archive.append(message(99, room: "#b%irc"))
-        await archive.append(message(98, user: "bob@localhost"))
+        for n in 0..<10 { archive.append(message(n)) }
+        archive.append(message(99, room: "#b%irc"))
+        archive.append(message(98, user: "bob@localhost"))
 
         func bodies(_ query: ArchiveQuery) async throws -> ([String], Bool, Int) {
             let page = try await archive.page(bridge: "irc.localhost", user: "alice@localhost", room: "#a%irc", query: query)
@@ -46,7 +46,7 @@ final class RoomArchiveTests: XCTestCase {
 
     func testEachRoomKeepsItsNewestMessagesOnly() async throws {
         let archive = try makeArchive(keep: 5)
-        for n in 0..<12 { await archive.append(message(n)) }
+        for n in 0..<12 { archive.append(message(n)) }
         let page = try await archive.page(bridge: "irc.localhost", user: "alice@localhost", room: "#a%irc", query: ArchiveQuery(limit: 50))
         XCTAssertEqual(page.messages.map(\.body), ["m7", "m8", "m9", "m10", "m11"])
     }
@@ -56,7 +56,7 @@ final class RoomArchiveTests: XCTestCase {
     func testRoomsAreCutBackEveryTenthOfTheLimit() async throws {
         let archive = try makeArchive(keep: 20)
         for n in 0..<47 {
-            await archive.append(message(n))
+            archive.append(message(n))
             await archive.flush()
             let page = try await archive.page(bridge: "irc.localhost", user: "alice@localhost", room: "#a%irc", query: ArchiveQuery(limit: 100))
             XCTAssertLessThanOrEqual(page.messages.count, 22, "after \(n + 1)")
