@@ -7,9 +7,9 @@ import XMPPCore
 /// Runs one bridge instance: feeds what its component link reports into its ``Gateway``.
 ///
 /// Stanzas from one user are handled in order; different users' stanzas run side by side (see
-/// ``StanzaLanes``). It stops on graceful
-/// shutdown before its link does (the group stops services in reverse order), so the gateway's
-/// last words — unavailable presences, acknowledged messages — still leave through the link.
+/// ``StanzaLanes``). It stops on graceful shutdown before its link does (the group stops
+/// services in reverse order), so the gateway's last words — unavailable presences,
+/// acknowledged messages — still leave through the link.
 struct BridgeService: Service {
     let bridge: BridgeConfiguration
     let link: ComponentLink

@@ -1,5 +1,4 @@
 import Logging
-import Synchronization
 import XMPPCore
 
 /// Stanzas for users that must not be lost — messages from foreign networks, receipts, delivery
@@ -24,7 +23,8 @@ public actor DurableOutbox {
     private var acknowledgedButStored: [Int64] = []
     private var deleting = false
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
-    private let acknowledgementArrivals = AcknowledgementArrivals()
+    /// Acknowledgements from the link's thread, on their way to this actor.
+    private let acknowledgementArrivals = HandOffQueue<Int64>()
 
     public init(bridge: String, store: GatewayStore, sender: any StanzaSender, logger: Logger) {
         self.bridge = bridge
@@ -168,7 +168,9 @@ public actor DurableOutbox {
     }
 
     private func takeAcknowledgements() {
-        for id in acknowledgementArrivals.takeAll() { acknowledged(id) }
+        while case let ids = acknowledgementArrivals.take(), !ids.isEmpty {
+            for id in ids { acknowledged(id) }
+        }
     }
 
     private func acknowledged(_ id: Int64) {
@@ -203,23 +205,3 @@ public actor DurableOutbox {
     }
 }
 
-/// Acknowledgements collected on the link's thread until the outbox takes them.
-private final class AcknowledgementArrivals: Sendable {
-    private let ids = Mutex<[Int64]>([])
-
-    /// Adds one; true when it is the first since the last ``takeAll()``, so the caller wakes the
-    /// outbox once per batch.
-    func add(_ id: Int64) -> Bool {
-        ids.withLock { ids in
-            ids.append(id)
-            return ids.count == 1
-        }
-    }
-
-    func takeAll() -> [Int64] {
-        ids.withLock { ids in
-            defer { ids.removeAll(keepingCapacity: true) }
-            return ids
-        }
-    }
-}

@@ -61,7 +61,7 @@ extension Gateway {
             if let legacyID, let xmppID = message.id {
                 let sent = SentMessage(bridge: domain, user: from.description, xmppID: xmppID, peer: address, legacyMessageID: legacyID, createdAt: Date())
                 recentSends.insert(sent)
-                if bridge.reportsDeliveryAfterRestart { await sentLog.record(sent) }
+                if bridge.reportsDeliveryAfterRestart { sentLog.record(sent) }
                 if let outcome = earlyDeliveries.removeValue(forKey: legacyID) {
                     try await report(.delivery(user: user, legacyMessageID: legacyID, outcome: outcome))
                 }

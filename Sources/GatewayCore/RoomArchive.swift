@@ -4,7 +4,6 @@ import FoundationEssentials  // not Foundation: its ICU clashes with libxml2's i
 import Foundation
 #endif
 import Logging
-import Synchronization
 
 /// Room history, written in batches: messages go out to users at once with their stanza-id, and
 /// land in the store a few milliseconds later, many per transaction — so history costs a room's
@@ -27,16 +26,12 @@ public actor RoomArchive {
     public let policy: Policy
     private let store: GatewayStore
     private let logger: Logger
-    /// Messages not yet written, and whether a flush is due; appended to from the gateway
-    /// without a hop to this actor.
-    private let waiting = Mutex<(messages: [ArchivedMessage], flushScheduled: Bool)>(([], false))
+    /// Messages not yet written; appended to from the gateway without a hop to this actor.
+    private let waiting = WriteBatch<ArchivedMessage>()
     private var lastPrune = ContinuousClock.now
     /// Messages appended to each room since it was last cut back to ``Policy/maxMessagesPerRoom``;
     /// a room not here has not been cut by this process yet.
     private var sinceTrim: [GatewayStore.ArchiveRoom: Int] = [:]
-    /// Written when this many wait, or after ``delay``.
-    static let batchSize = 512
-    static let delay: Duration = .milliseconds(20)
 
     public init(store: GatewayStore, policy: Policy, logger: Logger) {
         self.store = store
@@ -47,30 +42,12 @@ public actor RoomArchive {
     /// Queues a message for the next batch. Synchronous: the order of calls is the archive's order.
     public nonisolated func append(_ message: ArchivedMessage) {
         guard policy.enabled else { return }
-        let (full, schedule) = waiting.withLock { waiting -> (Bool, Bool) in
-            waiting.messages.append(message)
-            if waiting.messages.count >= Self.batchSize { return (true, false) }
-            if waiting.flushScheduled { return (false, false) }
-            waiting.flushScheduled = true
-            return (false, true)
-        }
-        if full {
-            Task { await self.flush() }
-        } else if schedule {
-            Task {
-                try? await Task.sleep(for: Self.delay)
-                await self.flush()
-            }
-        }
+        waiting.append(message) { await self.flush() }
     }
 
     /// Writes what waits. Failures are logged: history is not worth stopping chat for.
     public func flush() async {
-        let batch = waiting.withLock { waiting -> [ArchivedMessage] in
-            waiting.flushScheduled = false
-            defer { waiting.messages.removeAll(keepingCapacity: true) }
-            return waiting.messages
-        }
+        let batch = waiting.take()
         guard !batch.isEmpty else { return }
         // A room is cut back on its first batch here and then after every tenth of its limit:
         // it may hold up to 10% more than the limit meanwhile.

@@ -12,11 +12,7 @@ actor SentMessageLog {
     private let bridge: String
     private let store: GatewayStore
     private let logger: Logger
-    private var buffer: [SentMessage] = []
-    private var flushScheduled = false
-    /// Written when this many wait, or after ``delay``.
-    static let batchSize = 512
-    static let delay: Duration = .milliseconds(20)
+    private let waiting = WriteBatch<SentMessage>()
 
     init(bridge: String, store: GatewayStore, logger: Logger) {
         self.bridge = bridge
@@ -24,17 +20,9 @@ actor SentMessageLog {
         self.logger = logger
     }
 
-    func record(_ sent: SentMessage) {
-        buffer.append(sent)
-        if buffer.count >= Self.batchSize {
-            Task { await self.flush() }
-        } else if !flushScheduled {
-            flushScheduled = true
-            Task {
-                try? await Task.sleep(for: Self.delay)
-                await self.flush()
-            }
-        }
+    /// Queues a send for the next batch, without a hop to this actor.
+    nonisolated func record(_ sent: SentMessage) {
+        waiting.append(sent) { await self.flush() }
     }
 
     /// The send the foreign id stands for, from the store.
@@ -45,10 +33,8 @@ actor SentMessageLog {
 
     /// Writes what waits. A failure is logged: it costs reports after a restart, not messages.
     func flush() async {
-        flushScheduled = false
-        guard !buffer.isEmpty else { return }
-        let batch = buffer
-        buffer.removeAll(keepingCapacity: true)
+        let batch = waiting.take()
+        guard !batch.isEmpty else { return }
         do {
             try await store.recordSent(batch)
         } catch {

@@ -4,20 +4,19 @@ import XMPPCore
 extension IRCBridge {
     // MARK: - Events from a session
 
-    /// A session whose events reach ``handle(_:connection:key:)`` through an inbox, drained by
-    /// a task only while events wait.
+    /// A session whose events reach ``handle(_:connection:key:)`` through a queue drained by a
+    /// task only while events wait. An idle connection holds no task: a long-lived consumer task
+    /// per connection kept its deepest async frames (several KiB) for the connection's life.
     func makeSession(connection id: UInt64, key: IRCBridgeConnection.Key) -> IRCSession {
-        let inbox = IRCEventInbox()
+        let inbox = HandOffQueue<IRCEvent>()
         return loops.makeSession(label: "\(key.user) \(key.server)") { [weak self] event in
             guard inbox.add(event), let self else { return }
             Task { await self.drain(inbox, connection: id, key: key) }
         }
     }
 
-    private func drain(_ inbox: IRCEventInbox, connection id: UInt64, key: IRCBridgeConnection.Key) async {
-        while true {
-            let events = inbox.take()
-            if events.isEmpty { return }
+    private func drain(_ inbox: HandOffQueue<IRCEvent>, connection id: UInt64, key: IRCBridgeConnection.Key) async {
+        while case let events = inbox.take(), !events.isEmpty {
             for event in events {
                 // A connection is used once: when it ends, release the session.
                 if case .disconnected = event, let connection = connections[key], connection.id == id {

@@ -126,7 +126,7 @@ final class GatewayStoreTests: XCTestCase {
         for user in ["alice@example.org", "bob@example.org"] {
             try await store.saveContact(Contact(address: "+15557654321", subscription: .both), bridge: bridge, user: user)
             try await store.enqueuePending(bridge: bridge, recipient: user, stanza: "<message/>")
-            try await store.recordSent(bridge: bridge, user: user, xmppID: "x-\(user)", peer: "+1555", legacyMessageID: "L-\(user)")
+            try await store.recordSent([SentMessage(bridge: bridge, user: user, xmppID: "x-\(user)", peer: "+1555", legacyMessageID: "L-\(user)", createdAt: Date())])
         }
 
         let deleted = try await store.deleteRegistration(bridge: bridge, user: "alice@example.org")
@@ -249,7 +249,7 @@ final class GatewayStoreTests: XCTestCase {
 
     func testSentMessageMapping() async throws {
         let store = try GatewayStore.inMemory(vault: vault())
-        try await store.recordSent(bridge: bridge, user: "alice@example.org", xmppID: "m1", peer: "+15557654321", legacyMessageID: "C-1")
+        try await store.recordSent([SentMessage(bridge: bridge, user: "alice@example.org", xmppID: "m1", peer: "+15557654321", legacyMessageID: "C-1", createdAt: Date())])
         let sent = try await store.sentMessage(bridge: bridge, legacyMessageID: "C-1")
         XCTAssertEqual(sent?.xmppID, "m1")
         XCTAssertEqual(sent?.peer, "+15557654321")
@@ -257,7 +257,7 @@ final class GatewayStoreTests: XCTestCase {
         let elsewhere = try await store.sentMessage(bridge: "sms2.example.org", legacyMessageID: "C-1")
         XCTAssertNil(elsewhere)
 
-        try await store.recordSent(bridge: bridge, user: "alice@example.org", xmppID: "m2", peer: "+15557654321", legacyMessageID: "C-1")
+        try await store.recordSent([SentMessage(bridge: bridge, user: "alice@example.org", xmppID: "m2", peer: "+15557654321", legacyMessageID: "C-1", createdAt: Date())])
         let replaced = try await store.sentMessage(bridge: bridge, legacyMessageID: "C-1")
         XCTAssertEqual(replaced?.xmppID, "m2")
 

@@ -27,8 +27,8 @@ final class SentMessageLogTests: XCTestCase {
     func testSendsReachTheStoreInBatchesAndReadsFlushFirst() async throws {
         let store = try GatewayStore.inMemory(vault: CredentialVault(key: Array(repeating: 3, count: 32)))
         let log = SentMessageLog(bridge: "irc.localhost", store: store, logger: Logger(label: "test"))
-        for n in 0..<1_000 { await log.record(sent("irc-\(n)", xmppID: "x\(n)")) }
-        await log.record(sent("irc-5", xmppID: "reused"))
+        for n in 0..<1_000 { log.record(sent("irc-\(n)", xmppID: "x\(n)")) }
+        log.record(sent("irc-5", xmppID: "reused"))
         let fromLog = try await log.storedSend("irc-999")
         XCTAssertEqual(fromLog?.xmppID, "x999", "a read flushes what waits")
         let direct = try await store.sentMessage(bridge: "irc.localhost", legacyMessageID: "irc-5")

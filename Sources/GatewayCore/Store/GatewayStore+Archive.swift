@@ -6,8 +6,6 @@ import Foundation
 import GRDB
 
 extension GatewayStore {
-    /// Stores a batch of room messages in one transaction, then trims each room the batch
-    /// touched to its newest `keep` messages.
     /// A user's room, as the archive keeps it apart.
     public struct ArchiveRoom: Hashable, Sendable {
         public var bridge: String

@@ -95,13 +95,9 @@ extension GatewayStore {
 
     // MARK: - Sent messages
 
-    /// Remembers that `user`'s XMPP message `xmppID` to `peer` became `legacyMessageID` on the
-    /// foreign network. A reused foreign id replaces the older mapping.
-    public func recordSent(bridge: String, user: String, xmppID: String, peer: String, legacyMessageID: String) async throws {
-        try await recordSent([SentMessage(bridge: bridge, user: user, xmppID: xmppID, peer: peer, legacyMessageID: legacyMessageID, createdAt: Date())])
-    }
-
-    /// Records several sends in one transaction, in order (a later one with the same foreign id wins).
+    /// Remembers, in one transaction, which XMPP message (`xmppID` from `user` to `peer`) each
+    /// send became on the foreign network (`legacyMessageID`). A reused foreign id replaces the
+    /// older mapping; within the batch, the later send wins.
     public func recordSent(_ sends: [SentMessage]) async throws {
         guard !sends.isEmpty else { return }
         try await write { db in

@@ -1,0 +1,40 @@
+import Synchronization
+
+/// Items handed from any thread to one consumer task at a time, in order.
+///
+/// The producer adds; when no consumer is active, ``add(_:)`` says so and the producer starts
+/// one. The consumer takes everything waiting, again and again, until ``take()`` comes back
+/// empty, which ends its turn. So a burst costs one task, and an idle queue holds none.
+public final class HandOffQueue<Element: Sendable>: Sendable {
+    private struct State {
+        var items: [Element] = []
+        var consuming = false
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Adds an item; true when no consumer is active and the caller must start one.
+    public func add(_ item: Element) -> Bool {
+        state.withLock { state in
+            state.items.append(item)
+            if state.consuming { return false }
+            state.consuming = true
+            return true
+        }
+    }
+
+    /// Everything waiting, oldest first; empty when nothing waits, which ends the consumer's
+    /// turn (the next ``add(_:)`` asks for another).
+    public func take() -> [Element] {
+        state.withLock { state in
+            if state.items.isEmpty {
+                state.consuming = false
+                return []
+            }
+            defer { state.items.removeAll(keepingCapacity: true) }
+            return state.items
+        }
+    }
+}
