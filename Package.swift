@@ -118,11 +118,14 @@ let package = Package(
             dependencies: ["XMPPCore"]
         ),
 
+        // Helpers shared by the test targets (bounded waits).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "XMPPCoreTests", dependencies: ["XMPPCore"]),
         .testTarget(
             name: "ComponentLinkTests",
             dependencies: [
                 "ComponentLink",
+                "TestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
@@ -135,8 +138,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "CausewayDaemonTests", dependencies: ["CausewayDaemon", "IRCBridge"]),
-        .testTarget(name: "SMSBridgeTests", dependencies: ["SMSBridge", "SMSStubCarrier"]),
+        .testTarget(name: "CausewayDaemonTests", dependencies: ["CausewayDaemon", "IRCBridge", "TestSupport"]),
+        .testTarget(name: "SMSBridgeTests", dependencies: ["SMSBridge", "SMSStubCarrier", "TestSupport"]),
         .testTarget(name: "IRCBridgeTests", dependencies: ["IRCBridge", "GatewayCore"]),
     ],
     swiftLanguageModes: [.v6]

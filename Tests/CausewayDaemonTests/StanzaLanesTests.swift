@@ -1,4 +1,5 @@
 import Synchronization
+import TestSupport
 import XCTest
 import XMPPCore
 
@@ -20,7 +21,7 @@ final class StanzaLanesTests: XCTestCase {
         let (release, releaser) = AsyncStream.makeStream(of: Void.self)
         let (bobDone, bobFinished) = AsyncStream.makeStream(of: Void.self)
 
-        try await withDeadline(.seconds(10)) {
+        try await withTimeout(10, "all stanzas handled") {
             await withDiscardingTaskGroup { group in
                 for id in 1...50 {
                     let element = stanza("alice@example.org/r\(id % 3)", id)
@@ -55,21 +56,6 @@ final class StanzaLanesTests: XCTestCase {
         XCTAssertEqual(Array(order.dropFirst()), (1...50).map { "alice-\($0)" })
         let element = stanza("alice@example.org", 51)
         XCTAssertTrue(lanes.enqueue(element, on: "alice@example.org"), "a drained lane is idle again")
-    }
-}
-
-private struct DeadlineExceeded: Error {}
-
-/// Runs `body`, failing with `DeadlineExceeded` if it takes longer than `limit`.
-private func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw DeadlineExceeded()
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
     }
 }
 

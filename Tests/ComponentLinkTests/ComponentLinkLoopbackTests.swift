@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import TestSupport
 import XCTest
 import XMPPCore
 @testable import ComponentLink
@@ -176,7 +177,7 @@ final class ComponentLinkLoopbackTests: XCTestCase {
         for id in 1...3 {
             XCTAssertTrue(link.sendAcknowledged(message(id)) { acknowledge.yield(id) })
         }
-        let received = try await withDeadline(.seconds(10)) {
+        let received = try await withTimeout(10, "three acknowledgements") {
             var received: [Int] = []
             for await id in acknowledgements {
                 received.append(id)
@@ -217,20 +218,5 @@ final class ComponentLinkLoopbackTests: XCTestCase {
         XCTAssertFalse(link.isEstablished)
         running.cancel()
         try await server.stop()
-    }
-}
-
-private struct DeadlineExceeded: Error {}
-
-/// Runs `body`, failing with `DeadlineExceeded` if it takes longer than `limit`.
-private func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw DeadlineExceeded()
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
     }
 }

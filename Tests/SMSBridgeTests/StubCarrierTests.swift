@@ -4,6 +4,7 @@ import ServiceLifecycle
 import XCTest
 @testable import SMSBridge
 import SMSStubCarrier
+import TestSupport
 
 /// The real `CarrierClient` against the stub carrier over loopback HTTP, with a Hummingbird
 /// server as the gateway's webhook endpoint. Every wait is bounded (see `withTimeout`).

@@ -6,6 +6,7 @@ import NIOHTTP1
 import SMSBridge
 import SMSStubCarrier
 import ServiceLifecycle
+import TestSupport
 
 /// A running stub carrier on a free loopback port, a webhook receiver standing in for the
 /// gateway, and an HTTP client for both; all torn down when the test body returns.

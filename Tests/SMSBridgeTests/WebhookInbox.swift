@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Collects webhooks and lets a test wait, with a bound, for one it expects.
 actor WebhookInbox {

@@ -1,12 +1,14 @@
+// Bounded waits for tests: every wait for an event has a limit and names what it waited for.
+
 /// A bounded wait ran out.
-struct TestTimeout: Error, CustomStringConvertible {
-    var what: String
-    var seconds: Double
-    var description: String { "timed out after \(seconds) s waiting for \(what)" }
+public struct TestTimeout: Error, CustomStringConvertible {
+    public var what: String
+    public var seconds: Double
+    public var description: String { "timed out after \(seconds) s waiting for \(what)" }
 }
 
 /// Runs `body`, giving up with ``TestTimeout`` after `seconds`; `body` must honour cancellation.
-func withTimeout<T: Sendable>(
+public func withTimeout<T: Sendable>(
     _ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
@@ -21,7 +23,7 @@ func withTimeout<T: Sendable>(
 }
 
 /// The first value of `stream`, within `seconds`.
-func firstValue<T: Sendable>(of stream: AsyncStream<T>, within seconds: Double = 10, _ what: String) async throws -> T {
+public func firstValue<T: Sendable>(of stream: AsyncStream<T>, within seconds: Double = 10, _ what: String) async throws -> T {
     try await withTimeout(seconds, what) {
         for await value in stream { return value }
         throw TestTimeout(what: "\(what) (the stream ended)", seconds: seconds)
