@@ -83,6 +83,9 @@ enum BridgeKinds {
             if let poll = irc.seconds("presence_poll", in: 1...3600, what: "how often contacts' presence is polled with ISON where a server has no MONITOR") {
                 settings.presencePollInterval = poll
             }
+            if let connects = irc.int("simultaneous_connects", in: 1...1000, what: "new connections to one server under way at once; the rest wait their turn") {
+                settings.simultaneousConnects = connects
+            }
             irc.table("servers", what: "servers by the name JIDs use: aliases and per-server settings") { servers in
                 servers.eachTable(what: "one server: address, ports, tls, verify_certificates") { name, server in
                     if (try? IRCAddress.validateServer(name)) == nil {

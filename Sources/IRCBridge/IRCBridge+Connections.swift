@@ -108,6 +108,10 @@ extension IRCBridge {
             await self?.connectTimedOut(connection: id, key: key, after: timeout)
         }
 
+        await takeConnectTurn(connection)
+        guard connection.state == .connecting else {
+            return .failure(AttemptFailure(BridgeError(.remoteServerTimeout, "The connection to \(key.server) was closed"), kind: .other))
+        }
         var connectHost = address
         var connectPort = port
         if plan.tls || plan.sasl != nil {
@@ -214,11 +218,44 @@ extension IRCBridge {
         }
         connection.relay?.close()
         connection.relay = nil
+        releaseConnectTurn(connection)
         if connections[connection.key] === connection { connections[connection.key] = nil }
         let waiters = connection.waiters
         connection.waiters = []
         for waiter in waiters { waiter.resume(returning: .failure(error)) }
         if wasConnecting { connection.session.close() }
+    }
+
+    // MARK: - Connect turns
+
+    /// Returns when `connection` may connect to its server (see ``IRCConnectTurns``), or when it
+    /// was closed while it waited.
+    func takeConnectTurn(_ connection: IRCBridgeConnection) async {
+        if connectTurns.request(connection.id, server: connection.key.server) {
+            connection.holdsConnectTurn = true
+            return
+        }
+        await withCheckedContinuation { turn in
+            connectTurnWaiters[connection.id] = (connection, turn)
+        }
+    }
+
+    /// Connections holding a turn, and waiting for one.
+    var connectTurnCounts: (holding: Int, waiting: Int) {
+        (connections.values.count { $0.holdsConnectTurn }, connectTurnWaiters.count)
+    }
+
+    /// The server spoke to `connection`, or it ended: its turn (held or awaited) goes to the next.
+    func releaseConnectTurn(_ connection: IRCBridgeConnection) {
+        let waiter = connectTurnWaiters.removeValue(forKey: connection.id)
+        guard connection.holdsConnectTurn || waiter != nil else { return }
+        connection.holdsConnectTurn = false
+        waiter?.turn.resume()
+        for id in connectTurns.release(connection.id, server: connection.key.server) {
+            guard let next = connectTurnWaiters.removeValue(forKey: id) else { continue }
+            next.connection.holdsConnectTurn = true
+            next.turn.resume()
+        }
     }
 
     // MARK: - Pacing

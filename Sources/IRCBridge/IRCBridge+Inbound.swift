@@ -29,6 +29,12 @@ extension IRCBridge {
 
     func handle(_ event: IRCEvent, connection id: UInt64, key: IRCBridgeConnection.Key) async {
         guard let connection = connections[key], connection.id == id else { return }
+        if connection.holdsConnectTurn {
+            switch event {
+            case .numeric, .message, .connected: releaseConnectTurn(connection)
+            case .connecting, .sendFailed, .disconnected: break
+            }
+        }
         switch event {
         case .connecting:
             connection.reachedServer = true

@@ -41,6 +41,9 @@ public actor IRCBridge: Bridge {
     var watchedNicks: [String: [String: Set<String>]] = [:]
     /// Dropped connections being re-established, with what the user sent meanwhile.
     var reconnecting: [IRCBridgeConnection.Key: PendingLines] = [:]
+    /// Which new connections may start now, per server, and the ones waiting for a turn.
+    var connectTurns: IRCConnectTurns
+    var connectTurnWaiters: [UInt64: (connection: IRCBridgeConnection, turn: CheckedContinuation<Void, Never>)] = [:]
 
     /// Channel prefixes: a PRIVMSG target starting with one is not us.
     static let channelPrefixes: Set<Character> = ["#", "&", "+", "!"]
@@ -50,6 +53,7 @@ public actor IRCBridge: Bridge {
         self.identity = identity
         self.settings = settings
         self.loops = loops
+        self.connectTurns = IRCConnectTurns(limit: settings.simultaneousConnects)
     }
 
     // MARK: - Registration

@@ -49,6 +49,8 @@ final class IRCBridgeConnection {
     var relay: IRCTLSRelay?
     /// True once TCP reached the server: a failure after that is not "unreachable".
     var reachedServer = false
+    /// Holds one of the server's connect turns, until the server's first line.
+    var holdsConnectTurn = false
     /// Lines to send once registered (NickServ, the user's commands).
     var afterConnect: [String] = []
     /// What the server announced (005 RPL_ISUPPORT).

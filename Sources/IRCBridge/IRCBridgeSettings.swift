@@ -17,6 +17,9 @@ public struct IRCBridgeSettings: Sendable, Hashable {
     public var maxNickLength: Int
     /// Time allowed to connect and register with a server on first use.
     public var connectTimeout: Duration
+    /// New connections to one server that may be under way at once (from the TCP connect to
+    /// the server's first line); the rest wait their turn. See ``IRCConnectTurns``.
+    public var simultaneousConnects = 8
     /// Servers by the name JIDs use: aliases and per-server defaults.
     public var servers: [String: IRCServerSettings] = [:]
     /// Whether users may send raw IRC commands to a server's JID.

@@ -131,6 +131,7 @@ final class ConfigurationLoaderTests: XCTestCase {
             [irc]
             allow_raw_commands = true
             presence_poll = 5
+            simultaneous_connects = 3
 
             [irc.servers.libera]
             address = "irc.libera.chat"
@@ -143,11 +144,15 @@ final class ConfigurationLoaderTests: XCTestCase {
         XCTAssertEqual(settings.servers["libera"], IRCServerSettings(address: "irc.libera.chat", ports: [6697, 7000], tls: true))
         XCTAssertTrue(settings.allowRawCommands)
         XCTAssertEqual(settings.presencePollInterval, .seconds(5))
+        XCTAssertEqual(settings.simultaneousConnects, 3)
 
         try write("bridges/irc/bridge.toml", """
             kind = "irc"
             domain = "irc.example.org"
             secret = "s"
+
+            [irc]
+            simultaneous_connects = 0
 
             [irc.servers.libera]
             address = "irc libera"
@@ -156,9 +161,10 @@ final class ConfigurationLoaderTests: XCTestCase {
             """)
         let found = problems()
         let file = directory + "/bridges/irc/bridge.toml"
-        XCTAssertTrue(found.contains { $0.hasPrefix("\(file):6: 'address' must be a host name") }, "\(found)")
-        XCTAssertTrue(found.contains { $0.hasPrefix("\(file):7: 'ports' must hold integers between 1 and 65535") }, "\(found)")
-        XCTAssertTrue(found.contains { $0.hasPrefix("\(file):8: 'tls' must be true or false") }, "\(found)")
+        XCTAssertTrue(found.contains { $0.hasPrefix("\(file):6: 'simultaneous_connects' must be between 1 and 1000") }, "\(found)")
+        XCTAssertTrue(found.contains { $0.hasPrefix("\(file):9: 'address' must be a host name") }, "\(found)")
+        XCTAssertTrue(found.contains { $0.hasPrefix("\(file):10: 'ports' must hold integers between 1 and 65535") }, "\(found)")
+        XCTAssertTrue(found.contains { $0.hasPrefix("\(file):11: 'tls' must be true or false") }, "\(found)")
     }
 
     func testVaultAndAdminMistakes() throws {

@@ -257,6 +257,89 @@ final class IRCBridgeTests: XCTestCase {
         }
     }
 
+    // MARK: - Connect turns
+
+    private func account(_ name: String) -> BridgeAccount {
+        BridgeAccount(user: "\(name)@localhost", record: RegistrationRecord(legacyID: nil, fields: ["nick": "\(name)_xmpp"]))
+    }
+
+    private func makeBridge(port: UInt16, simultaneousConnects: Int) async -> IRCBridge {
+        if group == nil { group = IRCLoopGroup(threads: 1) }
+        var settings = IRCBridgeSettings(defaultPort: port, throttle: .unlimited, connectTimeout: .seconds(30))
+        settings.simultaneousConnects = simultaneousConnects
+        let bridge = IRCBridge(identity: BridgeIdentity(domain: "irc.localhost", name: "IRC", gatewayType: "irc"),
+                               settings: settings, loops: group!)
+        bridges.append(bridge)
+        await bridge.start(events: RecordingSink())
+        return bridge
+    }
+
+    func testABurstOfNewConnectionsTakesTurnsAndEveryMessageArrives() async throws {
+        server = try NgircdTestServer()
+        let bridge = await makeBridge(port: server!.port, simultaneousConnects: 2)
+        let (bob, bobLog) = try await connectPeer("bob_irc")
+        defer { withExtendedLifetime(bob) {} }
+        let users = (0..<24).map { account("u\($0)") }
+        for user in users { try await bridge.logIn(user) }
+
+        try await withThrowingTaskGroup(of: Void.self) { sends in
+            for user in users {
+                sends.addTask {
+                    _ = try await bridge.send(OutgoingMessage(to: "bob_irc%127.0.0.1", body: "hi from \(user.user)", xmppID: "x"), from: user)
+                }
+            }
+            try await sends.waitForAll()
+        }
+        for user in users {
+            let nick = user.record.fields["nick"]!
+            try await bobLog.waitFor("\(nick)'s message") {
+                if case .message(.privmsg, _, let origin?, let params) = $0 { return origin.hasPrefix("\(nick)!") && params.last == "hi from \(user.user)" }
+                return false
+            }
+        }
+        let waiting = await bridge.connectTurnCounts.waiting
+        XCTAssertEqual(waiting, 0)
+    }
+
+    func testAConnectionWaitingForItsTurnEndsWhenItsUserLogsOut() async throws {
+        // A server that accepts TCP and never says a word: the first connection keeps its turn.
+        let silent = try SilentListener()
+        let bridge = await makeBridge(port: silent.port, simultaneousConnects: 1)
+        let first = account("first"), second = account("second")
+        try await bridge.logIn(first)
+        try await bridge.logIn(second)
+        let firstSend = Task { try await bridge.send(OutgoingMessage(to: "bob%127.0.0.1", body: "1", xmppID: "1"), from: first) }
+        try await waitUntil("the first connection holds the turn") { await bridge.connectTurnCounts.holding == 1 }
+        let secondSend = Task { try await bridge.send(OutgoingMessage(to: "bob%127.0.0.1", body: "2", xmppID: "2"), from: second) }
+        try await waitUntil("the second connection waits") { await bridge.connectTurnCounts.waiting == 1 }
+
+        await bridge.logOut(user: second.user)
+        let secondResult = await secondSend.result
+        XCTAssertThrowsError(try secondResult.get(), "refused at logout, long before the 30 s timeout")
+        let left = await bridge.connectTurnCounts.waiting
+        XCTAssertEqual(left, 0)
+
+        // The turn is still the first connection's; when it ends, a newcomer goes at once.
+        await bridge.logOut(user: first.user)
+        let firstResult = await firstSend.result
+        XCTAssertThrowsError(try firstResult.get())
+        let third = account("third")
+        try await bridge.logIn(third)
+        let thirdSend = Task { try await bridge.send(OutgoingMessage(to: "bob%127.0.0.1", body: "3", xmppID: "3"), from: third) }
+        try await waitUntil("the third connection holds the turn") { await bridge.connectTurnCounts.holding == 1 }
+        await bridge.logOut(user: third.user)
+        let thirdResult = await thirdSend.result
+        XCTAssertThrowsError(try thirdResult.get())
+    }
+
+    private func waitUntil(_ what: String, timeout: Duration = .seconds(10), _ condition: () async -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !(await condition()) {
+            guard ContinuousClock.now < deadline else { throw TestTimeout.expired("\(what): not within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     func testLinesArePacedByTheTokenBucket() async throws {
         server = try NgircdTestServer()
         // Two at once, then one every 250 ms: five lines take at least 750 ms.
