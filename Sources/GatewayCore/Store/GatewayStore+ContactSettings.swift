@@ -39,7 +39,7 @@ extension GatewayStore {
         let fields = try Self.jsonText(record.fields)
         let secrets = try Self.jsonText(record.secrets)
         let sealed = Data(vault.seal(Array(secrets.utf8), associatedData: Self.contactSettingBinding(bridge: bridge, user: user, address: address)))
-        let now = Date()
+        let now = StoreDate.databaseValue(Date())
         try await write { db in
             guard let registrationID = try Self.registrationID(db, bridge: bridge, user: user) else {
                 throw StoreError.notRegistered(bridge: bridge, user: user)

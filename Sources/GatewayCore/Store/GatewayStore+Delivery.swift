@@ -13,7 +13,7 @@ extension GatewayStore {
     /// Queues a serialized stanza for `bridge`'s link; returns its id (its place in the order).
     @discardableResult
     public func enqueuePending(bridge: String, recipient: String, stanza: String) async throws -> Int64 {
-        let now = Date().databaseValue
+        let now = StoreDate.databaseValue(Date())
         return try await write { db in
             try Self.insertPending(db, bridge: bridge, recipient: recipient, stanza: stanza, at: now)
         }
@@ -24,7 +24,7 @@ extension GatewayStore {
     /// cannot mark an event whose stanza was never stored. A `nil` key always queues.
     @discardableResult
     public func enqueuePending(bridge: String, recipient: String, stanza: String, onceFor key: String?) async throws -> Int64? {
-        let now = Date().databaseValue
+        let now = StoreDate.databaseValue(Date())
         return try await write { db in
             if let key, try !Self.insertSeen(db, bridge: bridge, key: key, at: now) {
                 return nil
@@ -49,7 +49,7 @@ extension GatewayStore {
     /// Queues several stanzas in one transaction (group commit), in order; returns each one's
     /// id, or `nil` for a repeat of a key seen before.
     public func enqueuePending(bridge: String, _ inserts: [PendingInsert]) async throws -> [Int64?] {
-        let now = Date().databaseValue
+        let now = StoreDate.databaseValue(Date())
         return try await write { db in
             try inserts.map { insert in
                 if let key = insert.onceFor, try !Self.insertSeen(db, bridge: bridge, key: key, at: now) { return nil }
@@ -69,7 +69,7 @@ extension GatewayStore {
             ).map { row in
                 PendingStanza(
                     id: row["id"], bridge: row["bridge"], recipient: row["recipient"],
-                    stanza: row["stanza"], createdAt: row["createdAt"])
+                    stanza: row["stanza"], createdAt: StoreDate.read(row["createdAt"]) ?? .distantPast)
             }
         }
     }
@@ -107,7 +107,7 @@ extension GatewayStore {
                 SET user = excluded.user, xmppID = excluded.xmppID, peer = excluded.peer, createdAt = excluded.createdAt
                 """)
             for sent in sends {
-                try statement.execute(arguments: [sent.bridge, sent.user, sent.xmppID, sent.peer, sent.legacyMessageID, sent.createdAt])
+                try statement.execute(arguments: [sent.bridge, sent.user, sent.xmppID, sent.peer, sent.legacyMessageID, StoreDate.databaseValue(sent.createdAt)])
             }
         }
     }
@@ -121,7 +121,7 @@ extension GatewayStore {
             ).map { row in
                 SentMessage(
                     bridge: row["bridge"], user: row["user"], xmppID: row["xmppID"], peer: row["peer"],
-                    legacyMessageID: row["legacyMessageID"], createdAt: row["createdAt"])
+                    legacyMessageID: row["legacyMessageID"], createdAt: StoreDate.read(row["createdAt"]) ?? .distantPast)
             }
         }
     }
@@ -130,7 +130,7 @@ extension GatewayStore {
     @discardableResult
     public func pruneSent(olderThan date: Date) async throws -> Int {
         try await write { db in
-            try db.execute(sql: "DELETE FROM sentMessage WHERE createdAt < ?", arguments: [date])
+            try db.execute(sql: "DELETE FROM sentMessage WHERE createdAt < ?", arguments: [StoreDate.databaseValue(date)])
             return db.changesCount
         }
     }
@@ -141,7 +141,7 @@ extension GatewayStore {
     /// this is the first time: `true` means handle it, `false` means it is a retry or a replay.
     /// Atomic, so two concurrent deliveries of one event get one `true`.
     public func markSeen(bridge: String, key: String, at date: Date = Date()) async throws -> Bool {
-        let date = date.databaseValue
+        let date = StoreDate.databaseValue(date)
         return try await write { db in
             try Self.insertSeen(db, bridge: bridge, key: key, at: date)
         }
@@ -152,15 +152,14 @@ extension GatewayStore {
     @discardableResult
     public func pruneSeen(olderThan date: Date) async throws -> Int {
         try await write { db in
-            try db.execute(sql: "DELETE FROM seenEvent WHERE seenAt < ?", arguments: [date])
+            try db.execute(sql: "DELETE FROM seenEvent WHERE seenAt < ?", arguments: [StoreDate.databaseValue(date)])
             return db.changesCount
         }
     }
 
     // MARK: - Statements shared by the operations above
 
-    /// `date` comes converted: a Date's conversion costs more than the rest of the row, and a
-    /// batch shares one.
+    /// `date` comes converted once for a whole batch.
     private static func insertPending(_ db: Database, bridge: String, recipient: String, stanza: String, at date: DatabaseValue) throws -> Int64 {
         try db.cachedStatement(sql: "INSERT INTO pendingStanza (bridge, recipient, stanza, createdAt) VALUES (?, ?, ?, ?)")
             .execute(arguments: [bridge, recipient, stanza, date])

@@ -43,7 +43,7 @@ extension GatewayStore {
         let fields = try Self.jsonText(saved.fields)
         let secrets = try Self.jsonText(saved.secrets)
         let sealed = Data(vault.seal(Array(secrets.utf8), associatedData: Self.secretsBinding(bridge: saved.bridge, user: saved.user)))
-        let now = Date()
+        let now = StoreDate.databaseValue(Date())
         return try await write { [saved] db in
             var saved = saved
             let existing = try Int64.fetchOne(
