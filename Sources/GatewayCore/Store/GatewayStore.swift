@@ -59,6 +59,11 @@ public final class GatewayStore: Sendable {
         // A second process (a backup, an admin's sqlite3) may hold the lock for a moment.
         configuration.busyMode = .timeout(5)
         configuration.label = "causeway.store"
+        // Reads take microseconds, so two readers keep up; each reader is a serial dispatch
+        // queue that, when busy, holds an overcommit thread (with its stack and malloc arena)
+        // and a page cache of its own. GRDB's default of five added ten threads and ~1 MiB
+        // the first time a hundred users came online at once.
+        configuration.maximumReaderCount = 2
         return configuration
     }
 
