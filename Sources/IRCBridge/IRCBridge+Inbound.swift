@@ -61,6 +61,13 @@ extension IRCBridge {
     /// Registration finished: the user's commands go out, presence watching starts, and the
     /// server's JID shows online.
     private func registered(_ connection: IRCBridgeConnection) async {
+        // Every connection to a server hears the same 005 tokens: they share one copy (about
+        // 1 KiB each otherwise) until one of them is told something new.
+        if let shared = announcedISupport[connection.key.server], shared == connection.isupport {
+            connection.isupport = shared
+        } else {
+            announcedISupport[connection.key.server] = connection.isupport
+        }
         connection.presence.apply(connection.isupport)
         if !connection.afterConnect.isEmpty { enqueue(connection.afterConnect, on: connection) }
         startWatching(on: connection)

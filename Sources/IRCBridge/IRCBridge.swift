@@ -41,6 +41,8 @@ public actor IRCBridge: Bridge {
     var watchedNicks: [String: [String: Set<String>]] = [:]
     /// Dropped connections being re-established, with what the user sent meanwhile.
     var reconnecting: [IRCBridgeConnection.Key: PendingLines] = [:]
+    /// The latest 005 tokens heard from each server, shared by its connections that heard the same.
+    var announcedISupport: [String: ISupport] = [:]
     /// Which new connections may start now, per server, and the ones waiting for a turn.
     var connectTurns: IRCConnectTurns
     var connectTurnWaiters: [UInt64: (connection: IRCBridgeConnection, turn: CheckedContinuation<Void, Never>)] = [:]
