@@ -586,16 +586,34 @@ async def phase_muc(gw: Gateway, env: Env, res: Results, history: bool) -> None:
 
         prefix = f"m{int(history)} "
         counters = []
+        received: list[set[str]] = []
         for user in users:
             counter = Counter(n)
-            user.on_stanza.append(lambda el, c=counter: c.hit() if (
-                el.tag == TAG_MESSAGE and el.get("type") == "groupchat" and (el.findtext(TAG_BODY) or "").startswith(prefix)) else None)
+            got: set[str] = set()
+
+            def on_groupchat(el, c=counter, got=got) -> None:
+                body = el.findtext(TAG_BODY) or ""
+                if el.tag == TAG_MESSAGE and el.get("type") == "groupchat" and body.startswith(prefix):
+                    got.add(body)
+                    c.hit()
+
+            user.on_stanza.append(on_groupchat)
             counters.append(counter)
+            received.append(got)
         cpu0, t0 = cpu_seconds(gw.pid), time.monotonic()
         for start in range(0, n, 100):
             sender.send_many([f"PRIVMSG {CHANNEL} :{prefix}{i}" for i in range(start, min(n, start + 100))])
             await sender.drain()
-        await wait_counters(counters, f"channel messages at {len(users)} occupants", burst_timeout(n * len(users)), env.args.stall)
+        try:
+            await wait_counters(counters, f"channel messages at {len(users)} occupants", burst_timeout(n * len(users)), env.args.stall)
+        except TimeoutError as err:
+            # Who misses what: one occupant missing a run of lines points at its IRC connection.
+            short = []
+            for user, got in zip(users, received):
+                missing = [i for i in range(n) if f"{prefix}{i}" not in got]
+                if missing:
+                    short.append(f"{gw.nick(user)} misses {len(missing)} (first {missing[:5]}, last {missing[-1]})")
+            raise TimeoutError(f"{err}; " + "; ".join(short[:10])) from None
         elapsed = max(c.last for c in counters) - t0
         await asyncio.sleep(1)
         cpu1 = cpu_seconds(gw.pid)
