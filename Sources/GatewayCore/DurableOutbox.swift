@@ -19,7 +19,7 @@ public actor DurableOutbox {
     /// The last stored id sent on the current connection.
     private var lastSentID: Int64 = 0
     private var flushing = false
-    private var unacknowledged: Set<Int64> = []
+    private var unacknowledged = AscendingIDs()
     private var acknowledgedButStored: [Int64] = []
     private var deleting = false
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
@@ -153,7 +153,7 @@ public actor DurableOutbox {
 
     private func transmit(id: Int64, element: XMLElement) {
         lastSentID = id
-        unacknowledged.insert(id)
+        unacknowledged.append(id)
         let arrivals = acknowledgementArrivals
         let sent = sender.sendAcknowledged(element) { [weak self] in
             // Called on the link's thread, for each stanza of an acknowledged batch: one hop to
