@@ -12,13 +12,14 @@ import GRDB
 /// stored stanza of a fresh daemon faulted in 2.5 MiB of ICU's tables (resident for the life of
 /// the process), and each conversion cost more than the rest of its row.
 enum StoreDate {
-    /// `date` as the store's text, to the nearest millisecond (as GRDB's formatter rounds).
+    /// `date` as the store's text, to the nearest millisecond, halves upwards: what GRDB's
+    /// formatter writes, to the byte (a test compares them over random dates since 1875).
     static func databaseValue(_ date: Date) -> DatabaseValue {
         text(date).databaseValue
     }
 
     static func text(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000 + 0.5).rounded(.down))
         let (days, millisecondOfDay) = floorDivision(milliseconds, 86_400_000)
         let (year, month, day) = civilDate(daysSince1970: days)
         let secondOfDay = millisecondOfDay / 1000
