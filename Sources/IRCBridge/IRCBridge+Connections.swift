@@ -110,7 +110,7 @@ extension IRCBridge {
 
         await takeConnectTurn(connection)
         guard connection.state == .connecting else {
-            return .failure(AttemptFailure(BridgeError(.remoteServerTimeout, "The connection to \(key.server) was closed"), kind: .other))
+            return .failure(.closedMeanwhile(key))
         }
         var connectHost = address
         var connectPort = port
@@ -125,7 +125,7 @@ extension IRCBridge {
                 )
                 guard connection.state == .connecting else {
                     relay.close()
-                    return .failure(AttemptFailure(BridgeError(.remoteServerTimeout, "The connection to \(key.server) was closed"), kind: .other))
+                    return .failure(.closedMeanwhile(key))
                 }
                 connection.relay = relay
                 if plan.sasl != nil, relay.saslOutcome == .notOffered {
@@ -166,6 +166,11 @@ extension IRCBridge {
         init(_ error: BridgeError, kind: Kind) {
             self.error = error
             self.kind = kind
+        }
+
+        /// The user logged out, or the attempt timed out, while it waited.
+        static func closedMeanwhile(_ key: IRCBridgeConnection.Key) -> AttemptFailure {
+            AttemptFailure(BridgeError(.remoteServerTimeout, "The connection to \(key.server) was closed"), kind: .other)
         }
     }
 

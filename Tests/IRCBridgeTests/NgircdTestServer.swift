@@ -127,6 +127,11 @@ final class NgircdTestServer {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestTimeout.expired("socket") }
         defer { close(fd) }
+        return try bindLoopback(fd, listening: false)
+    }
+
+    /// Binds `fd` to a free port on 127.0.0.1 (and listens, if asked); returns the port.
+    static func bindLoopback(_ fd: Int32, listening: Bool) throws -> UInt16 {
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = 0
@@ -134,10 +139,10 @@ final class NgircdTestServer {
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let ok = withUnsafeMutablePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
+                bind(fd, $0, len) == 0 && (!listening || listen(fd, 16) == 0) && getsockname(fd, $0, &len) == 0
             }
         }
-        guard ok else { throw TestTimeout.expired("bind") }
+        guard ok else { throw TestTimeout.expired(listening ? "bind and listen" : "bind") }
         return UInt16(bigEndian: addr.sin_port)
     }
 }
@@ -213,21 +218,13 @@ final class SilentListener {
     init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestTimeout.expired("socket") }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, $0, &len) == 0
-            }
-        }
-        guard ok else {
+        do {
+            port = try NgircdTestServer.bindLoopback(fd, listening: true)
+        } catch {
             close(fd)
-            throw TestTimeout.expired("bind and listen")
+            throw error
         }
         self.fd = fd
-        port = UInt16(bigEndian: addr.sin_port)
     }
 
     deinit { close(fd) }

@@ -94,7 +94,7 @@ enum StoreDate {
         return remainder < 0 ? (value / divisor - 1, remainder + divisor) : (value / divisor, remainder)
     }
 
-    static func civilDate(daysSince1970 days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+    private static func civilDate(daysSince1970 days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = days + 719_468
         let era = floorDivision(z, 146_097).quotient
         let dayOfEra = z - era * 146_097
@@ -106,7 +106,7 @@ enum StoreDate {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    static func daysSince1970(year: Int64, month: Int64, day: Int64) -> Int64 {
+    private static func daysSince1970(year: Int64, month: Int64, day: Int64) -> Int64 {
         let year = month <= 2 ? year - 1 : year
         let era = floorDivision(year, 400).quotient
         let yearOfEra = year - era * 400
