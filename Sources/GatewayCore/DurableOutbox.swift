@@ -19,6 +19,10 @@ public actor DurableOutbox {
     /// The last stored id sent on the current connection.
     private var lastSentID: Int64 = 0
     private var flushing = false
+    /// Counts link establishments, so a flush that read the store for an earlier link starts over.
+    private var linkGeneration = 0
+    /// Set when a stanza is stored while a flush reads the store: the read may have missed it.
+    private var storedDuringFlushRead = false
     private var unacknowledged = AscendingIDs()
     private var acknowledgedButStored: [Int64] = []
     private var deleting = false
@@ -87,9 +91,14 @@ public actor DurableOutbox {
                 continue
             }
             for (item, id) in zip(batch, ids) {
-                // While a flush runs it will reach these rows itself, in order.
-                if let id, linkUp && !flushing && id > lastSentID {
-                    transmit(id: id, element: item.element)
+                // While a flush runs it reaches these rows itself, in order: it reads the store
+                // again if this write may have come after its last read.
+                if let id, linkUp {
+                    if flushing {
+                        storedDuringFlushRead = true
+                    } else if id > lastSentID {
+                        transmit(id: id, element: item.element)
+                    }
                 }
                 item.continuation?.resume(returning: .success(id != nil))
             }
@@ -100,8 +109,11 @@ public actor DurableOutbox {
 
     public func linkEstablished() async {
         linkUp = true
+        linkGeneration += 1
         lastSentID = 0
         unacknowledged.removeAll()
+        // A flush still running for an earlier link notices the new generation and starts over.
+        guard !flushing else { return }
         await flush()
     }
 
@@ -131,6 +143,8 @@ public actor DurableOutbox {
             resumeIdleWaitersIfIdle()
         }
         while linkUp {
+            let generation = linkGeneration
+            storedDuringFlushRead = false
             let batch: [PendingStanza]
             do {
                 batch = try await store.pending(bridge: bridge, after: lastSentID, limit: 256)
@@ -138,7 +152,11 @@ public actor DurableOutbox {
                 logger.error("cannot read stored stanzas: \(error)")
                 return
             }
-            if batch.isEmpty { return }
+            // The link was re-established meanwhile: this batch started at the old link's
+            // position; read again from the new one's.
+            guard generation == linkGeneration else { continue }
+            // Only an empty read that no write overlapped means everything stored went out.
+            if batch.isEmpty && !storedDuringFlushRead { return }
             for row in batch where linkUp {
                 guard let element = XMLElement.parse(row.stanza) else {
                     logger.error("dropping a stored stanza that no longer parses", metadata: ["id": "\(row.id)"])
