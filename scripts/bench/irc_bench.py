@@ -584,46 +584,61 @@ async def phase_muc(gw: Gateway, env: Env, res: Results, history: bool) -> None:
         except asyncio.TimeoutError:
             raise TimeoutError(f"only {len(on_irc)}/{len(nicks)} occupants' nicks joined {CHANNEL} on IRC") from None
 
-        prefix = f"m{int(history)} "
-        counters = []
-        received: list[set[str]] = []
-        for user in users:
-            counter = Counter(n)
-            got: set[str] = set()
+        async def one_round(round_: int) -> tuple[float, float]:
+            """Sends n lines and waits until every occupant has them all: (seconds, CPU seconds)."""
+            prefix = f"m{int(history)}.{round_} "
+            counters = []
+            received: list[set[str]] = []
+            for user in users:
+                counter = Counter(n)
+                got: set[str] = set()
 
-            def on_groupchat(el, c=counter, got=got) -> None:
-                body = el.findtext(TAG_BODY) or ""
-                if el.tag == TAG_MESSAGE and el.get("type") == "groupchat" and body.startswith(prefix):
-                    got.add(body)
-                    c.hit()
+                def on_groupchat(el, c=counter, got=got) -> None:
+                    body = el.findtext(TAG_BODY) or ""
+                    if el.tag == TAG_MESSAGE and el.get("type") == "groupchat" and body.startswith(prefix):
+                        got.add(body)
+                        c.hit()
 
-            user.on_stanza.append(on_groupchat)
-            counters.append(counter)
-            received.append(got)
-        cpu0, t0 = cpu_seconds(gw.pid), time.monotonic()
-        for start in range(0, n, 100):
-            sender.send_many([f"PRIVMSG {CHANNEL} :{prefix}{i}" for i in range(start, min(n, start + 100))])
-            await sender.drain()
-        try:
-            await wait_counters(counters, f"channel messages at {len(users)} occupants", burst_timeout(n * len(users)), env.args.stall)
-        except TimeoutError as err:
-            # Who misses what: one occupant missing a run of lines points at its IRC connection.
-            short = []
-            for user, got in zip(users, received):
-                missing = [i for i in range(n) if f"{prefix}{i}" not in got]
-                if missing:
-                    short.append(f"{gw.nick(user)} misses {len(missing)} (first {missing[:5]}, last {missing[-1]})")
-            raise TimeoutError(f"{err}; " + "; ".join(short[:10])) from None
-        elapsed = max(c.last for c in counters) - t0
-        await asyncio.sleep(1)
-        cpu1 = cpu_seconds(gw.pid)
+                user.on_stanza.append(on_groupchat)
+                counters.append(counter)
+                received.append(got)
+            cpu0, t0 = cpu_seconds(gw.pid), time.monotonic()
+            for start in range(0, n, 100):
+                sender.send_many([f"PRIVMSG {CHANNEL} :{prefix}{i}" for i in range(start, min(n, start + 100))])
+                await sender.drain()
+            try:
+                await wait_counters(counters, f"channel messages at {len(users)} occupants", burst_timeout(n * len(users)), env.args.stall)
+            except TimeoutError as err:
+                # Who misses what: one occupant missing a run of lines points at its IRC connection.
+                short = []
+                for user, got in zip(users, received):
+                    missing = [i for i in range(n) if f"{prefix}{i}" not in got]
+                    if missing:
+                        short.append(f"{gw.nick(user)} misses {len(missing)} (first {missing[:5]}, last {missing[-1]})")
+                raise TimeoutError(f"{err}; " + "; ".join(short[:10])) from None
+            elapsed = max(c.last for c in counters) - t0
+            await asyncio.sleep(1)
+            cpu = cpu_seconds(gw.pid) - cpu0
+            for user in users:
+                user.on_stanza.clear()
+            return elapsed, cpu
+
+        # Prosody's own pace varies from run to run (it is at a full core in this phase), so the
+        # fastest of --muc-repeat rounds counts, as for the private bursts.
         deliveries = n * len(users)
+        rounds = []
+        for round_ in range(env.args.muc_repeat):
+            elapsed, cpu = await one_round(round_)
+            rounds.append((elapsed, cpu))
+            say(f"    {deliveries / elapsed:.0f} deliveries/s ({n / elapsed:.1f} channel messages/s to all), "
+                f"{cpu / deliveries * 1e6:.1f} µs CPU per delivery")
+        elapsed, cpu = min(rounds)
         res.values[key] = deliveries / elapsed
         if note:
             res.marks[key] = note
         res.extra.append(f"{gw.name}: MUC history {'on' if history else 'off'}: {n} channel messages to {len(users)} occupants in "
-                         f"{elapsed:.2f} s = {n / elapsed:.1f} channel messages/s, {(cpu1 - cpu0) / deliveries * 1e6:.1f} µs CPU per delivery")
-        say(f"    {deliveries / elapsed:.0f} deliveries/s ({n / elapsed:.1f} channel messages/s to all)")
+                         f"{elapsed:.2f} s = {n / elapsed:.1f} channel messages/s, {cpu / deliveries * 1e6:.1f} µs CPU per delivery"
+                         + (f" (fastest of {len(rounds)} rounds)" if len(rounds) > 1 else ""))
     finally:
         await sender.close()
         for user in users:
@@ -771,6 +786,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, help="users for the memory and online figures (default 300; quick 30)")
     parser.add_argument("--first-batch", type=int, help="users in the first memory step (default a third of --users)")
     parser.add_argument("--repeat", type=int, help="runs of each private-message burst; the fastest counts (default 3; quick 1)")
+    parser.add_argument("--muc-repeat", type=int, help="rounds of channel messages per MUC phase; the fastest counts (default 2; quick 1)")
     parser.add_argument("--phases", type=lambda text: set(text.split(",")), default=set(ALL_PHASES),
                         help="comma-separated subset of " + ",".join(ALL_PHASES) + " (default all)")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds to wait before reading RSS (default 2)")
@@ -780,14 +796,14 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     quick = args.quick
     defaults = {"messages": (20000, 2000), "rate": (1000, 500), "seconds": (10.0, 3.0), "muc_users": (50, 10),
-                "muc_messages": (1000, 50), "users": (300, 30), "repeat": (3, 1)}
+                "muc_messages": (1000, 50), "users": (300, 30), "repeat": (3, 1), "muc_repeat": (2, 1)}
     for name, (full, small) in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, small if quick else full)
     if args.first_batch is None:
         args.first_batch = max(1, args.users // 3)
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    if args.repeat < 1 or args.muc_repeat < 1:
+        parser.error("--repeat and --muc-repeat must be at least 1")
     if not args.phases <= set(ALL_PHASES):
         parser.error("--phases takes " + ",".join(ALL_PHASES))
     if not 0 < args.first_batch <= args.users:
