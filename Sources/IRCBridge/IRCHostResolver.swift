@@ -62,7 +62,7 @@ public enum IRCHostResolver {
             guard let sa = entry.pointee.ai_addr else { continue }
             var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
             if getnameinfo(sa, entry.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
-                let text = String(cString: buffer)
+                let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 if !addresses.contains(text) { addresses.append(text) }
             }
         }
