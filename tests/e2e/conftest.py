@@ -262,7 +262,7 @@ def irc_world(tmp_path: Path, start_prosody, start_causeway, connect_client) -> 
         ngircd.start()
         world = IrcWorld(None, None, ngircd, None)  # filled in below; stopped even if startup fails
         worlds.append(world)
-        alice, prosody = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client,
+        alice, prosody, _ = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client,
                                            tables(ngircd) if tables else None)
         clients = world.clients
 

@@ -14,7 +14,7 @@ from harness.xmpp_client import XmppClient, is_message
 def irc_setup(tmp_path, start_prosody, start_causeway, connect_client):
     ngircd = Ngircd(tmp_path / "ngircd")
     ngircd.start()
-    alice, prosody = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client)
+    alice, prosody, _ = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client)
     bob = RawIrcClient(ngircd.port, "bob_irc")
     yield alice, bob, ngircd, prosody
     bob.close()

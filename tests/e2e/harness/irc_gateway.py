@@ -14,9 +14,9 @@ IRC_SECRET = "irc-component-secret"
 
 
 def start_irc_gateway(ngircd: Ngircd, start_prosody: Callable, start_causeway: Callable, connect_client: Callable,
-                      extra_tables: dict[str, dict[str, TomlValue]] | None = None) -> tuple[XmppClient, object]:
-    """Starts the stack against a running `ngircd`; returns alice (registered as alice_xmpp, online)
-    and Prosody. Presence is polled every second (ngircd has no MONITOR) so tests wait little."""
+                      extra_tables: dict[str, dict[str, TomlValue]] | None = None) -> tuple[XmppClient, object, object]:
+    """Starts the stack against a running `ngircd`; returns alice (registered as alice_xmpp, online),
+    Prosody and causeway. Presence is polled every second (ngircd has no MONITOR) so tests wait little."""
     prosody = start_prosody(components=[(IRC_DOMAIN, IRC_SECRET)])
     tables = {"irc": {"port": ngircd.port, "throttle": "off", "presence_poll": 1, "allow_raw_commands": True}}
     tables.update(extra_tables or {})
@@ -26,7 +26,7 @@ def start_irc_gateway(ngircd: Ngircd, start_prosody: Callable, start_causeway: C
     reply = alice.register_legacy(IRC_DOMAIN, {"nick": "alice_xmpp"})
     assert reply.type == "result", reply.describe()
     alice.go_online()  # available, so messages come straight to this session
-    return alice, prosody
+    return alice, prosody, causeway
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -212,6 +214,20 @@ storage = "internal"
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def freeze(self) -> None:
+        """SIGSTOP: Prosody keeps its connections open but reads and answers nothing."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def kill(self, timeout: float = STOP_TIMEOUT) -> None:
+        """SIGKILL (frozen or not): its connections are closed by the kernel, with nothing said."""
+        self.proc.kill()
+        self.proc.wait(timeout)
+        wait_until(
+            lambda: not any(port_accepts(self.host, port) for port in self.listening_ports),
+            timeout,
+            "Prosody's ports to close",
+        )
 
     @property
     def running(self) -> bool:
