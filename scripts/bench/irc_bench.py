@@ -24,7 +24,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Awaitable, Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
@@ -117,6 +117,17 @@ async def wait_counters(counters: list[Counter], what: str, timeout: float, stal
         if now - last_progress >= stall:
             raise TimeoutError(f"{what}: {total}/{target} arrived, then nothing for {stall:g}s")
         await asyncio.sleep(0.05)
+
+
+async def timed_burst(pid: int, send: Callable[[], Awaitable[None]], counters: list[Counter], what: str, stall: float) -> tuple[float, float]:
+    """Runs `send` and waits until every counter is full: the seconds from the first send to the
+    last arrival, and the gateway's CPU seconds over the same span plus 1 s for what trails."""
+    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    await send()
+    await wait_counters(counters, what, burst_timeout(sum(c.target for c in counters)), stall)
+    elapsed = max(c.last for c in counters) - t0
+    await asyncio.sleep(1)
+    return elapsed, cpu_seconds(pid) - cpu0
 
 
 def burst_timeout(count: int, floor_rate: float = 50.0) -> float:
@@ -406,15 +417,13 @@ async def phase_private(gw: Gateway, env: Env, res: Results) -> None:
             marker = f" PRIVMSG {peer.nick} :x{run} "
             on_line = lambda line: counter.hit() if marker in line else None
             peer.on_line.append(on_line)
-            try:
-                cpu0, t0 = cpu_seconds(gw.pid), time.monotonic()
+            async def send() -> None:
                 for start in range(0, n, 200):
                     user.send_raw("".join(user.message_xml(target, f"x{run} {i}", f"x{run}-{i}") for i in range(start, min(n, start + 200))))
                     await user.drain()
-                await wait_counters([counter], "XMPP→IRC messages at the IRC peer", burst_timeout(n), args.stall)
-                elapsed = counter.last - t0
-                await asyncio.sleep(1)
-                return elapsed, cpu_seconds(gw.pid) - cpu0
+
+            try:
+                return await timed_burst(gw.pid, send, [counter], "XMPP→IRC messages at the IRC peer", args.stall)
             finally:
                 peer.on_line.remove(on_line)
 
@@ -423,15 +432,13 @@ async def phase_private(gw: Gateway, env: Env, res: Results) -> None:
             prefix = f"y{run} "
             on_stanza = lambda el: counter.hit() if el.tag == TAG_MESSAGE and (el.findtext(TAG_BODY) or "").startswith(prefix) else None
             user.on_stanza.append(on_stanza)
-            try:
-                cpu0, t0 = cpu_seconds(gw.pid), time.monotonic()
+            async def send() -> None:
                 for start in range(0, n, 500):
                     peer.send_many([f"PRIVMSG {nick} :{prefix}{i}" for i in range(start, min(n, start + 500))])
                     await peer.drain()
-                await wait_counters([counter], "IRC→XMPP messages at the XMPP user", burst_timeout(n), args.stall)
-                elapsed = counter.last - t0
-                await asyncio.sleep(1)
-                return elapsed, cpu_seconds(gw.pid) - cpu0
+
+            try:
+                return await timed_burst(gw.pid, send, [counter], "IRC→XMPP messages at the XMPP user", args.stall)
             finally:
                 user.on_stanza.remove(on_stanza)
 
@@ -602,12 +609,13 @@ async def phase_muc(gw: Gateway, env: Env, res: Results, history: bool) -> None:
                 user.on_stanza.append(on_groupchat)
                 counters.append(counter)
                 received.append(got)
-            cpu0, t0 = cpu_seconds(gw.pid), time.monotonic()
-            for start in range(0, n, 100):
-                sender.send_many([f"PRIVMSG {CHANNEL} :{prefix}{i}" for i in range(start, min(n, start + 100))])
-                await sender.drain()
+            async def send() -> None:
+                for start in range(0, n, 100):
+                    sender.send_many([f"PRIVMSG {CHANNEL} :{prefix}{i}" for i in range(start, min(n, start + 100))])
+                    await sender.drain()
+
             try:
-                await wait_counters(counters, f"channel messages at {len(users)} occupants", burst_timeout(n * len(users)), env.args.stall)
+                elapsed, cpu = await timed_burst(gw.pid, send, counters, f"channel messages at {len(users)} occupants", env.args.stall)
             except TimeoutError as err:
                 # Who misses what: one occupant missing a run of lines points at its IRC connection.
                 short = []
@@ -616,9 +624,6 @@ async def phase_muc(gw: Gateway, env: Env, res: Results, history: bool) -> None:
                     if missing:
                         short.append(f"{gw.nick(user)} misses {len(missing)} (first {missing[:5]}, last {missing[-1]})")
                 raise TimeoutError(f"{err}; " + "; ".join(short[:10])) from None
-            elapsed = max(c.last for c in counters) - t0
-            await asyncio.sleep(1)
-            cpu = cpu_seconds(gw.pid) - cpu0
             for user in users:
                 user.on_stanza.clear()
             return elapsed, cpu
