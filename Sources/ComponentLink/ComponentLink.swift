@@ -44,7 +44,8 @@ public final class ComponentLink: Service, Sendable {
     }
 
     /// Queues a stanza for the server; it goes out at once when the link is up, in order with
-    /// everything sent before it. Returns false, and keeps nothing, when the queue is full.
+    /// everything sent before it. Returns false, and keeps nothing, when the link is down and the
+    /// queue is full.
     @discardableResult
     public func send(_ element: XMLElement) -> Bool {
         let (accepted, handlerToWake) = shared.withLockedValue { shared -> (Bool, NIOLoopBound<ComponentChannelHandler>?) in
@@ -117,6 +118,7 @@ public final class ComponentLink: Service, Sendable {
     func connectionEstablished(handler: NIOLoopBound<ComponentChannelHandler>) {
         let shuttingDown = shared.withLockedValue { shared in
             shared.handler = handler
+            shared.queue.linkEstablished()
             shared.drainScheduled = false
             return shared.shuttingDown
         }
@@ -128,7 +130,7 @@ public final class ComponentLink: Service, Sendable {
     func connectionEnded(failure: LinkFailure?) {
         let wasUp = shared.withLockedValue { shared in
             defer { shared.handler = nil; shared.drainScheduled = false }
-            shared.queue.dropAcknowledged()
+            shared.queue.linkLost()
             return shared.handler != nil
         }
         if wasUp { eventContinuation.yield(.down(failure)) }

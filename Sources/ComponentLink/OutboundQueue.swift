@@ -6,6 +6,10 @@ import XMPPCore
 /// back. A full queue refuses new stanzas instead of dropping old ones, so the caller knows and
 /// can keep the stanza elsewhere or tell the user.
 ///
+/// While the link is up nothing is refused: a stanza waits here only until the event loop's next
+/// drain, and a busy machine can delay that drain by more than `limit` stanzas' worth of a burst
+/// (a room's fan-out lost stanzas that way). The limit is for an outage, not for a slow thread.
+///
 /// Acknowledged stanzas wait here only while the link is up, until the channel's next write:
 /// everything queued then goes out together, followed by one ping whose answer acknowledges the
 /// whole batch. They do not count against the limit (their senders keep them stored, so their
@@ -21,6 +25,7 @@ public struct OutboundQueue: Sendable {
     public let limit: Int
     private var entries: [Entry] = []
     private var plainCount = 0
+    private var linkIsUp = false
 
     public init(limit: Int) {
         precondition(limit > 0, "queue limit must be positive")
@@ -30,9 +35,10 @@ public struct OutboundQueue: Sendable {
     public var count: Int { entries.count }
     public var isEmpty: Bool { entries.isEmpty }
 
-    /// Appends a stanza; false when the queue already holds `limit` plain stanzas.
+    /// Appends a stanza; false when the link is down and the queue already holds `limit` plain
+    /// stanzas.
     public mutating func append(_ element: XMLElement) -> Bool {
-        guard plainCount < limit else { return false }
+        guard linkIsUp || plainCount < limit else { return false }
         entries.append(Entry(element: element, onAcknowledged: nil))
         plainCount += 1
         return true
@@ -51,9 +57,15 @@ public struct OutboundQueue: Sendable {
         return batch
     }
 
+    /// The link is up: everything appended goes out with the next drain.
+    public mutating func linkEstablished() {
+        linkIsUp = true
+    }
+
     /// The link was lost: acknowledged stanzas go back to their senders (who resend them after
-    /// reconnecting); plain ones keep waiting, in order.
-    public mutating func dropAcknowledged() {
+    /// reconnecting); plain ones keep waiting, in order, and new ones count against the limit.
+    public mutating func linkLost() {
+        linkIsUp = false
         entries.removeAll { $0.onAcknowledged != nil }
     }
 }

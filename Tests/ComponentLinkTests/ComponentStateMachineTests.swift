@@ -186,6 +186,17 @@ final class OutboundQueueTests: XCTestCase {
         XCTAssertTrue(queue.append(elements[3]))
     }
 
+    func testRefusesNothingWhileTheLinkIsUpAndKeepsItAllWhenItIsLost() {
+        var queue = OutboundQueue(limit: 2)
+        let elements = (1...5).map { XMLElement("message", ["id": "\($0)"]) }
+        queue.linkEstablished()
+        for element in elements[0..<4] { XCTAssertTrue(queue.append(element), "a slow drain is not an outage") }
+        queue.linkLost()
+        XCTAssertFalse(queue.append(elements[4]), "down and over the limit")
+        XCTAssertEqual(queue.removeAll().map(\.element), Array(elements[0..<4]), "nothing accepted is dropped")
+        XCTAssertTrue(queue.append(elements[4]))
+    }
+
     func testAcknowledgedStanzasKeepTheirPlaceAreNeverRefusedAndGoWhenTheLinkIsLost() {
         var queue = OutboundQueue(limit: 1)
         let elements = (1...4).map { XMLElement("message", ["id": "\($0)"]) }
@@ -200,7 +211,7 @@ final class OutboundQueueTests: XCTestCase {
 
         queue.appendAcknowledged(elements[1]) {}
         XCTAssertTrue(queue.append(elements[3]))
-        queue.dropAcknowledged()
+        queue.linkLost()
         XCTAssertEqual(queue.removeAll().map(\.element), [elements[3]])
     }
 }
