@@ -18,7 +18,14 @@ extension Gateway {
         return stanzaID
     }
 
-    func stanzaIDElement(_ id: String, room: String) -> XMLElement {
+    /// Stamps a live room message with its archive id (XEP-0359). A stanza-id promises an
+    /// archive to look the message up in, so there is none when history is not kept.
+    func stampStanzaID(_ message: inout Message, _ id: String, room: String) {
+        guard policy.history.enabled else { return }
+        message.element.append(stanzaIDElement(id, room: room))
+    }
+
+    private func stanzaIDElement(_ id: String, room: String) -> XMLElement {
         XMLElement("stanza-id", namespace: Namespace.stanzaID, ["id": id, "by": contactJID(room)?.description ?? domain])
     }
 
@@ -50,6 +57,10 @@ extension Gateway {
     func handleMAM(_ iq: IQ, _ payload: XMLElement, room: String) async {
         guard let user = allowedUser(iq.from), await registration(of: user) != nil else {
             reply(iq, error: StanzaError(.registrationRequired, text: "Register with \(domain) first"))
+            return
+        }
+        guard policy.history.enabled else {
+            reply(iq, error: StanzaError(.featureNotImplemented, text: "This gateway keeps no room history ([history] enabled = false)"))
             return
         }
         if iq.type == .get {

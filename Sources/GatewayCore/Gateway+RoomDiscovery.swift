@@ -13,7 +13,7 @@ extension Gateway {
         var query = XMLElement("query", namespace: Namespace.discoInfo)
         query.append(XMLElement("identity", ["category": "conference", "type": identity.gatewayType, "name": info.name]))
         var features = [
-            Namespace.discoInfo, Namespace.muc, Namespace.mam,
+            Namespace.discoInfo, Namespace.muc,
             info.isPublic ? "muc_public" : "muc_hidden",
             info.isMembersOnly ? "muc_membersonly" : "muc_open",
             info.isPersistent ? "muc_persistent" : "muc_temporary",
@@ -22,6 +22,7 @@ extension Gateway {
             // Occupants' real JIDs are never shown (IRC shows hosts, not JIDs).
             "muc_semianonymous",
         ]
+        if policy.history.enabled { features += [Namespace.mam, Namespace.stanzaID] }
         features.sort()
         for feature in features { query.append(XMLElement("feature", ["var": feature])) }
         var fields = [DataForm.Field(variable: "muc#roominfo_subject", label: "Subject", values: info.subject.map { [$0] } ?? [])]

@@ -141,7 +141,7 @@ extension Gateway {
         for resource in state.resources.keys {
             var reflected = Message(type: .groupchat, from: occupantJID(room, state.nick), to: JID(string: resource), id: id, body: body)
             if let originID = message.element.child("origin-id", namespace: Namespace.stanzaID) { reflected.element.append(originID) }
-            reflected.element.append(stanzaIDElement(stanzaID, room: room))
+            stampStanzaID(&reflected, stanzaID, room: room)
             send(reflected.element)
         }
     }
@@ -176,7 +176,7 @@ extension Gateway {
             let stanzaID = archiveRoomMessage(user: user, room: room, nick: nick, body: text)
             for resource in state.resources.keys {
                 var message = Message(type: .groupchat, from: occupantJID(room, nick), to: JID(string: resource), id: stanzaID, body: text)
-                message.element.append(stanzaIDElement(stanzaID, room: room))
+                stampStanzaID(&message, stanzaID, room: room)
                 send(message.element)
             }
         case .roomSubject(let user, let room, let subject):

@@ -253,17 +253,17 @@ def sms_gateway(start_prosody, start_causeway, make_stub) -> Callable[..., SmsGa
 def irc_world(tmp_path: Path, start_prosody, start_causeway, connect_client) -> Iterator[Callable[..., IrcWorld]]:
     """Starts ngircd, Prosody and causeway with an IRC bridge, alice registered and online:
     `irc_world(tables)` returns an IrcWorld whose `person(nick)` connects raw IRC clients;
-    `tables(ngircd)` gives extra bridge tables that need the server's port.
-    Everything is stopped afterwards."""
+    `tables(ngircd)` gives extra bridge tables that need the server's port, `causeway_tables`
+    extra tables for causeway.toml. Everything is stopped afterwards."""
     worlds: list[IrcWorld] = []
 
-    def start(tables: Callable[[Ngircd], dict] | None = None) -> IrcWorld:
+    def start(tables: Callable[[Ngircd], dict] | None = None, causeway_tables: dict | None = None) -> IrcWorld:
         ngircd = Ngircd(tmp_path / "ngircd")
         ngircd.start()
         world = IrcWorld(None, None, ngircd, None)  # filled in below; stopped even if startup fails
         worlds.append(world)
         alice, prosody, _ = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client,
-                                           tables(ngircd) if tables else None)
+                                           tables(ngircd) if tables else None, causeway_tables)
         clients = world.clients
 
         def person(nick: str) -> RawIrcClient:

@@ -268,7 +268,7 @@ def test_disco_info_on_rooms_and_the_channel_list_paged(irc):
     info = alice.iq(room("#list3"), f"<query xmlns='{NS_DISCO_INFO}'/>", timeout=30).expect_result("disco#info on #list3")
     query = info.child(NS_DISCO_INFO)
     features = {el.get("var") for el in query.iter(f"{{{NS_DISCO_INFO}}}feature")}
-    assert {"http://jabber.org/protocol/muc", "muc_open", "muc_temporary", "muc_semianonymous", "urn:xmpp:mam:2"} <= features, features
+    assert {"http://jabber.org/protocol/muc", "muc_open", "muc_temporary", "muc_semianonymous", "urn:xmpp:mam:2", "urn:xmpp:sid:0"} <= features, features
     assert query.find(f"{{{NS_DISCO_INFO}}}identity").get("category") == "conference"
 
     joined(alice, "#list0")
@@ -350,6 +350,27 @@ def test_history_on_join_and_mam_with_paging(irc):
     fin, bodies = mam_page(alice, "#hist", "<max>3</max><before/>", "last")
     assert bodies == ["message 28", "message 29", "alice was here"]
     assert fin.find(f"{{{NS_RSM}}}set").findtext(f"{{{NS_RSM}}}count") == "31"
+
+
+def test_without_history_no_archive_is_promised(irc_world):
+    alice, person, *_ = irc_world(causeway_tables={"history": {"enabled": False}})
+    bob = person("bob_irc")
+    bob.send("JOIN #nohist")
+    joined(alice, "#nohist")
+    mark = alice.mark()
+    bob.send("PRIVMSG #nohist :not kept")
+    live = alice.wait_for(lambda el: from_room("#nohist", "message")(el) and body_of(el) == "not kept", "bob's message", since=mark)
+    assert live.get("id"), "a message id all the same"
+    assert live.find(f"{{{NS_SID}}}stanza-id") is None, "no stanza-id without an archive to find it in"
+    alice.send_raw(f"<message type='groupchat' id='mine' to={quoteattr(room('#nohist'))}><body>mine</body></message>")
+    reflected = alice.wait_for(lambda el: from_room("#nohist", "message")(el) and body_of(el) == "mine", "the reflection", since=mark)
+    assert reflected.get("id") == "mine" and reflected.find(f"{{{NS_SID}}}stanza-id") is None
+
+    info = alice.iq(room("#nohist"), f"<query xmlns='{NS_DISCO_INFO}'/>", timeout=30).expect_result("disco#info")
+    features = {el.get("var") for el in info.child(NS_DISCO_INFO).iter(f"{{{NS_DISCO_INFO}}}feature")}
+    assert "http://jabber.org/protocol/muc" in features and not {NS_MAM, NS_SID} & features, features
+    reply = alice.iq(room("#nohist"), f"<query xmlns='{NS_MAM}' queryid='q'/>", iq_type="set", timeout=30)
+    assert reply.condition == "feature-not-implemented" and "history" in reply.describe(), reply.describe()
 
 
 def test_rooms_are_rejoined_after_a_reconnection_without_leave_join_noise(irc):

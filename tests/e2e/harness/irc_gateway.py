@@ -14,13 +14,16 @@ IRC_SECRET = "irc-component-secret"
 
 
 def start_irc_gateway(ngircd: Ngircd, start_prosody: Callable, start_causeway: Callable, connect_client: Callable,
-                      extra_tables: dict[str, dict[str, TomlValue]] | None = None) -> tuple[XmppClient, object, object]:
+                      extra_tables: dict[str, dict[str, TomlValue]] | None = None,
+                      causeway_tables: dict[str, dict[str, TomlValue]] | None = None) -> tuple[XmppClient, object, object]:
     """Starts the stack against a running `ngircd`; returns alice (registered as alice_xmpp, online),
-    Prosody and causeway. Presence is polled every second (ngircd has no MONITOR) so tests wait little."""
+    Prosody and causeway. `extra_tables` go to the bridge's file, `causeway_tables` to
+    causeway.toml. Presence is polled every second (ngircd has no MONITOR) so tests wait little."""
     prosody = start_prosody(components=[(IRC_DOMAIN, IRC_SECRET)])
     tables = {"irc": {"port": ngircd.port, "throttle": "off", "presence_poll": 1, "allow_raw_commands": True}}
     tables.update(extra_tables or {})
-    causeway = start_causeway(prosody, [Bridge("irc", IRC_DOMAIN, IRC_SECRET, kind="irc", tables=tables)])
+    causeway = start_causeway(prosody, [Bridge("irc", IRC_DOMAIN, IRC_SECRET, kind="irc", tables=tables)],
+                              extra_tables=causeway_tables or {})
     causeway.wait_for_log("component link established", IRC_DOMAIN, timeout=20)
     alice = connect_client(prosody)
     reply = alice.register_legacy(IRC_DOMAIN, {"nick": "alice_xmpp"})
