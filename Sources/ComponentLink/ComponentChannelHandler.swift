@@ -81,10 +81,13 @@ final class ComponentChannelHandler: ChannelInboundHandler {
         let batch = link.takeQueued()
         guard !batch.isEmpty else { return }
         var callbacks: [@Sendable () -> Void] = []
+        var elements: [XMLElement] = []
+        elements.reserveCapacity(batch.count)
         for entry in batch {
-            context.write(wrapOutboundOut(.element(entry.element)), promise: nil)
+            elements.append(entry.element)
             if let callback = entry.onAcknowledged { callbacks.append(callback) }
         }
+        context.write(wrapOutboundOut(elements.count == 1 ? .element(elements[0]) : .elements(elements)), promise: nil)
         if !callbacks.isEmpty, case .writeAcknowledgementPing(let ping, let id) = machine.acknowledgementPing() {
             acknowledgementCallbacks[id] = callbacks
             context.write(wrapOutboundOut(.element(ping)), promise: nil)

@@ -22,6 +22,11 @@ public final class XMPPStreamEncoder: ChannelOutboundHandler {
                 + "xmlns:stream='\(Namespace.streams)' to='\(XMLSerializer.escape(domain, inAttribute: true))'>"
         case .element(let element):
             return XMLSerializer.string(element, enclosingNamespace: Namespace.component)
+        case .elements(let elements):
+            var text = ""
+            text.reserveCapacity(elements.count * 256)
+            for element in elements { XMLSerializer.write(element, enclosingNamespace: Namespace.component, to: &text) }
+            return text
         case .whitespace:
             return " "
         case .streamError(let error):
