@@ -22,11 +22,12 @@ extension Gateway {
     /// archive to look the message up in, so there is none when history is not kept.
     func stampStanzaID(_ message: inout Message, _ id: String, room: String) {
         guard policy.history.enabled else { return }
-        message.element.append(stanzaIDElement(id, room: room))
+        message.element.append(stanzaIDElement(id, by: contactJID(room)?.description ?? domain))
     }
 
-    private func stanzaIDElement(_ id: String, room: String) -> XMLElement {
-        XMLElement("stanza-id", namespace: Namespace.stanzaID, ["id": id, "by": contactJID(room)?.description ?? domain])
+    /// `by` is the room's JID.
+    func stanzaIDElement(_ id: String, by: String) -> XMLElement {
+        XMLElement("stanza-id", namespace: Namespace.stanzaID, ["id": id, "by": by])
     }
 
     /// The last messages of the room, to a resource that just joined.
@@ -48,7 +49,7 @@ extension Gateway {
     private func historical(_ archived: ArchivedMessage, to resource: String) -> Message {
         var message = Message(type: .groupchat, from: occupantJID(archived.room, archived.nick), to: JID(string: resource), id: archived.stanzaID, body: archived.body)
         message.element.append(XMLElement("delay", namespace: Namespace.delay, ["stamp": archived.at.formatted(.iso8601), "from": contactJID(archived.room)?.description]))
-        message.element.append(stanzaIDElement(archived.stanzaID, room: archived.room))
+        message.element.append(stanzaIDElement(archived.stanzaID, by: contactJID(archived.room)?.description ?? domain))
         return message
     }
 

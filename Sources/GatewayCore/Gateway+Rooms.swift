@@ -171,13 +171,19 @@ extension Gateway {
         case .roomOccupant(let user, let room, let change):
             occupantChanged(RoomState.Key(user: user, room: room), change)
         case .roomMessage(let user, let room, let nick, let body, let kind):
-            guard let state = rooms[RoomState.Key(user: user, room: room)], state.joined else { return }
+            // The hot path of a room's fan-out: addresses come as text from the room's state
+            // (resources are the normalized JIDs their stanzas came from), not parsed again.
+            let key = RoomState.Key(user: user, room: room)
+            guard let state = rooms[key], state.joined else { return }
             let text = kind == .action ? "/me " + body : body
             let stanzaID = archiveRoomMessage(user: user, room: room, nick: nick, body: text)
+            let from = cachedOccupantJID(key, nick: nick)
+            let archiveID = policy.history.enabled ? stanzaIDElement(stanzaID, by: cachedRoomJID(key)) : nil
             for resource in state.resources.keys {
-                var message = Message(type: .groupchat, from: occupantJID(room, nick), to: JID(string: resource), id: stanzaID, body: text)
-                stampStanzaID(&message, stanzaID, room: room)
-                send(message.element)
+                var message = XMLElement("message", namespace: Namespace.component, ["type": "groupchat", "id": stanzaID, "from": from, "to": resource])
+                message.append(.text("body", text))
+                if let archiveID { message.append(archiveID) }
+                send(message)
             }
         case .roomSubject(let user, let room, let subject):
             let key = RoomState.Key(user: user, room: room)
@@ -297,6 +303,22 @@ extension Gateway {
     }
 
     // MARK: - Stanzas
+
+    /// `room/nick` as text, made once per nick and kept with the user's view of the room.
+    private func cachedOccupantJID(_ key: RoomState.Key, nick: String) -> String? {
+        if let known = rooms[key]?.occupantJIDs[nick] { return known }
+        guard let made = occupantJID(key.room, nick)?.description else { return nil }
+        if rooms[key]?.occupantJIDs.count ?? 0 >= 1000 { rooms[key]?.occupantJIDs.removeAll() }
+        rooms[key]?.occupantJIDs[nick] = made
+        return made
+    }
+
+    private func cachedRoomJID(_ key: RoomState.Key) -> String {
+        if let known = rooms[key]?.roomJID { return known }
+        let made = contactJID(key.room)?.description ?? domain
+        rooms[key]?.roomJID = made
+        return made
+    }
 
     func occupantJID(_ room: String, _ nick: String?) -> JID? {
         guard let roomJID = contactJID(room) else { return nil }

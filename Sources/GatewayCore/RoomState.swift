@@ -18,6 +18,11 @@ struct RoomState {
     var subject: RoomSubject?
     /// How much history each joining resource asked for (`<history maxstanzas/>`).
     var historyLimits: [String: Int] = [:]
+    /// Senders' occupant JIDs as text, by nick, made once each: every message in the room needs
+    /// one, and making a JID normalizes and checks each part. A cache, cleared when it grows.
+    var occupantJIDs: [String: String] = [:]
+    /// The room's own JID as text, made on first use for the same reason.
+    var roomJID: String?
 
     var isEmpty: Bool { resources.isEmpty && pending.isEmpty }
 }
