@@ -6,7 +6,7 @@ import Foundation
 import Logging
 
 /// Room history, written in batches: messages go out to users at once with their stanza-id, and
-/// land in the store a few milliseconds later, many per transaction — so history costs a room's
+/// land in the store up to 100 ms later, many per transaction — so history costs a room's
 /// fan-out little. Reads flush first, so history on join and MAM see everything sent.
 public actor RoomArchive {
     public struct Policy: Sendable, Hashable {
@@ -27,7 +27,9 @@ public actor RoomArchive {
     private let store: GatewayStore
     private let logger: Logger
     /// Messages not yet written; appended to from the gateway without a hop to this actor.
-    private let waiting = WriteBatch<ArchivedMessage>()
+    /// A batch's cost is mostly the index pages it dirties (one per user and room in a busy
+    /// room), not its rows: fewer, bigger batches cost less per message.
+    private let waiting = WriteBatch<ArchivedMessage>(size: 4096, delay: .milliseconds(100))
     private var lastPrune = ContinuousClock.now
     /// Messages appended to each room since it was last cut back to ``Policy/maxMessagesPerRoom``;
     /// a room not here has not been cut by this process yet.

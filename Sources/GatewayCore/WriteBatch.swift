@@ -5,17 +5,23 @@ import Synchronization
 /// first. For rows where a transaction each would cost more than the row itself (room history,
 /// sent-message ids).
 final class WriteBatch<Row: Sendable>: Sendable {
-    static var size: Int { 512 }
-    static var delay: Duration { .milliseconds(20) }
+    let size: Int
+    let delay: Duration
 
     private let waiting = Mutex<(rows: [Row], flushDue: Bool)>(([], false))
+
+    init(size: Int = 512, delay: Duration = .milliseconds(20)) {
+        self.size = size
+        self.delay = delay
+    }
 
     /// Queues a row and, when this row makes a write due, starts `flush` (at once for a full
     /// batch, after ``delay`` otherwise). `flush` writes what ``take()`` returns.
     func append(_ row: Row, flush: @escaping @Sendable () async -> Void) {
+        let (size, delay) = (self.size, self.delay)
         let full: Bool? = waiting.withLock { waiting in
             waiting.rows.append(row)
-            if waiting.rows.count >= Self.size { return true }
+            if waiting.rows.count >= size { return true }
             if waiting.flushDue { return nil }
             waiting.flushDue = true
             return false
@@ -25,7 +31,7 @@ final class WriteBatch<Row: Sendable>: Sendable {
             Task { await flush() }
         case false?:
             Task {
-                try? await Task.sleep(for: Self.delay)
+                try? await Task.sleep(for: delay)
                 await flush()
             }
         case nil:
