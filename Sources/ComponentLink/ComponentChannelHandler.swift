@@ -23,6 +23,9 @@ final class ComponentChannelHandler: ChannelInboundHandler {
     private var timers: [Timer: Scheduled<Void>] = [:]
     /// What to call when each acknowledged stanza's ping is answered.
     private var acknowledgementCallbacks: [String: [@Sendable () -> Void]] = [:]
+    /// Acknowledged stanzas written while a ping was out: the next ping, sent when that one is
+    /// answered, covers them all. One ping per round trip, however small the drains of a burst.
+    private var uncoveredCallbacks: [@Sendable () -> Void] = []
 
     private enum Timer: Hashable {
         case handshake, whitespace, ping, close
@@ -62,6 +65,7 @@ final class ComponentChannelHandler: ChannelInboundHandler {
         timers.removeAll()
         // Unacknowledged stanzas stay with their senders, who send them again after reconnecting.
         acknowledgementCallbacks.removeAll()
+        uncoveredCallbacks.removeAll()
         let failure = machine.connectionClosed()
         link.connectionEnded(failure: failure)
         outcome.succeed(Outcome(failure: failure, wasEstablished: wasEstablished))
@@ -74,31 +78,40 @@ final class ComponentChannelHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    /// Writes every waiting stanza, oldest first, if the link is up; when some of them are to be
-    /// acknowledged, one ping after the batch acknowledges them all. One flush for the lot.
+    /// Writes every waiting stanza, oldest first, if the link is up; stanzas to be acknowledged
+    /// are covered by a ping that follows them (see ``uncoveredCallbacks``). One flush for the lot.
     func drainQueue() {
         guard machine.isEstablished, let context else { return }
         let batch = link.takeQueued()
         guard !batch.isEmpty else { return }
-        var callbacks: [@Sendable () -> Void] = []
         var elements: [XMLElement] = []
         elements.reserveCapacity(batch.count)
         for entry in batch {
             elements.append(entry.element)
-            if let callback = entry.onAcknowledged { callbacks.append(callback) }
+            if let callback = entry.onAcknowledged { uncoveredCallbacks.append(callback) }
         }
         context.write(wrapOutboundOut(elements.count == 1 ? .element(elements[0]) : .elements(elements)), promise: nil)
-        if !callbacks.isEmpty, case .writeAcknowledgementPing(let ping, let id) = machine.acknowledgementPing() {
-            acknowledgementCallbacks[id] = callbacks
-            context.write(wrapOutboundOut(.element(ping)), promise: nil)
-        }
+        if acknowledgementCallbacks.isEmpty { writeAcknowledgementPing(context) }
         context.flush()
+    }
+
+    /// A ping after everything written so far, whose answer acknowledges the uncovered stanzas.
+    private func writeAcknowledgementPing(_ context: ChannelHandlerContext) {
+        guard !uncoveredCallbacks.isEmpty, case .writeAcknowledgementPing(let ping, let id) = machine.acknowledgementPing() else { return }
+        acknowledgementCallbacks[id] = uncoveredCallbacks
+        uncoveredCallbacks = []
+        context.write(wrapOutboundOut(.element(ping)), promise: nil)
     }
 
     /// Ends the stream politely: flush what waits, send `</stream:stream>`, then wait a bounded
     /// time for the server to end its side.
     func close() {
         drainQueue()
+        // Nothing is written after the stream's end: cover what waits for a ping now.
+        if let context, !uncoveredCallbacks.isEmpty {
+            writeAcknowledgementPing(context)
+            context.flush()
+        }
         let action = machine.closeRequested()
         if case .write(.streamEnd) = action {
             schedule(.close, after: configuration.closeTimeout, repeating: false) { $0.machine.closeTimedOut() }
@@ -124,6 +137,10 @@ final class ComponentChannelHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(.element(ping)), promise: nil)
         case .acknowledged(let id):
             for callback in acknowledgementCallbacks.removeValue(forKey: id) ?? [] { callback() }
+            if acknowledgementCallbacks.isEmpty, !uncoveredCallbacks.isEmpty {
+                writeAcknowledgementPing(context)
+                context.flush()
+            }
         case .failStream(let error, _):
             context.writeAndFlush(wrapOutboundOut(.streamError(error)), promise: nil)
             context.close(promise: nil)

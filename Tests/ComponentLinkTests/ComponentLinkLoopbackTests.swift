@@ -23,6 +23,28 @@ private final class FakeComponentServer: @unchecked Sendable {
     private var channel: Channel?
     private let connections = NIOLockedValueBox<[Channel]>([])
     let refuseHandshake: Bool
+    /// Pings received, and while ``holdPings`` is set, the unanswered ones with their channels.
+    fileprivate let pings = NIOLockedValueBox<(count: Int, hold: Bool, held: [(Channel, String)])>((0, false, []))
+
+    /// From now on, pings wait for ``answerHeldPings()``.
+    func holdPings() {
+        pings.withLockedValue { $0.hold = true }
+    }
+
+    /// Answers the held pings and stops holding.
+    func answerHeldPings() {
+        let held = pings.withLockedValue { pings in
+            defer { pings.hold = false; pings.held = [] }
+            return pings.held
+        }
+        for (channel, id) in held { channel.writeAndFlush(channel.allocator.buffer(string: Self.pingAnswer(id)), promise: nil) }
+    }
+
+    var pingCount: Int { pings.withLockedValue { $0.count } }
+
+    fileprivate static func pingAnswer(_ id: String) -> String {
+        "<iq type='result' id='\(id)' from='localhost' to='gw.localhost'/>"
+    }
 
     init(refuseHandshake: Bool = false) {
         (events, continuation) = AsyncStream.makeStream()
@@ -39,7 +61,7 @@ private final class FakeComponentServer: @unchecked Sendable {
                 connections.withLockedValue { $0.append(child) }
                 return child.eventLoop.makeCompletedFuture {
                     try child.pipeline.syncOperations.addHandler(XMPPStreamDecoder())
-                    try child.pipeline.syncOperations.addHandler(ServerHandler(continuation: continuation, refuse: refuse))
+                    try child.pipeline.syncOperations.addHandler(ServerHandler(continuation: continuation, refuse: refuse, pings: self.pings))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -64,10 +86,12 @@ private final class FakeComponentServer: @unchecked Sendable {
         typealias InboundIn = XMLStreamEvent
         let continuation: AsyncStream<Event>.Continuation
         let refuse: Bool
+        let pings: NIOLockedValueBox<(count: Int, hold: Bool, held: [(Channel, String)])>
 
-        init(continuation: AsyncStream<Event>.Continuation, refuse: Bool) {
+        init(continuation: AsyncStream<Event>.Continuation, refuse: Bool, pings: NIOLockedValueBox<(count: Int, hold: Bool, held: [(Channel, String)])>) {
             self.continuation = continuation
             self.refuse = refuse
+            self.pings = pings
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -83,8 +107,15 @@ private final class FakeComponentServer: @unchecked Sendable {
                     write(context, "<handshake/>")
                 }
             case .element(let element) where element.name == "iq" && element.child("ping", namespace: Namespace.ping) != nil:
-                // Answered like a server would; not reported, as it is link machinery.
-                write(context, "<iq type='result' id='\(element[attribute: "id"] ?? "")' from='localhost' to='gw.localhost'/>")
+                // Answered like a server would (unless held); not reported, as it is link machinery.
+                let id = element[attribute: "id"] ?? ""
+                let channel = context.channel
+                let hold = pings.withLockedValue { pings in
+                    pings.count += 1
+                    if pings.hold { pings.held.append((channel, id)) }
+                    return pings.hold
+                }
+                if !hold { write(context, FakeComponentServer.pingAnswer(id)) }
             case .element(let element):
                 continuation.yield(.stanza(element))
             case .streamClosed:
@@ -189,6 +220,40 @@ final class ComponentLinkLoopbackTests: XCTestCase {
         var serverEvents = server.events.makeAsyncIterator()
         let seen = try await next(4, from: &serverEvents)
         XCTAssertEqual(stanzaIDs(seen[1...]), ["m1", "m2", "m3"])
+        running.cancel()
+        try await server.stop()
+    }
+
+    func testStanzasSentWhileAPingIsOutShareTheNextPing() async throws {
+        let server = FakeComponentServer()
+        let port = try await server.start()
+        let link = makeLink(port: port)
+        let running = Task { try await link.run() }
+        var events = link.events.makeAsyncIterator()
+        let established = await events.next()
+        XCTAssertEqual(established, .established)
+        var serverEvents = server.events.makeAsyncIterator()
+        _ = try await next(1, from: &serverEvents)  // the handshake
+
+        server.holdPings()
+        let (acknowledgements, acknowledge) = AsyncStream.makeStream(of: Int.self)
+        for id in 1...6 {
+            XCTAssertTrue(link.sendAcknowledged(message(id)) { acknowledge.yield(id) })
+            // Each in a drain of its own: the server has it before the next is sent.
+            _ = try await next(1, from: &serverEvents)
+        }
+        XCTAssertEqual(server.pingCount, 1, "one ping out at a time")
+        server.answerHeldPings()
+        let received = try await withTimeout(10, "six acknowledgements") {
+            var received: [Int] = []
+            for await id in acknowledgements {
+                received.append(id)
+                if received.count == 6 { break }
+            }
+            return received
+        }
+        XCTAssertEqual(received, [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(server.pingCount, 2, "the second ping covered the five sent while the first was out")
         running.cancel()
         try await server.stop()
     }
