@@ -64,7 +64,8 @@ public final class ComponentLink: Service, Sendable {
     }
 
     /// Sends a stanza and calls `onAcknowledged` once the server has processed it. Stanzas sent
-    /// together go out in one write followed by one ping, whose answer acknowledges them all.
+    /// together go out in one write; a ping after them, one out at a time, acknowledges all that
+    /// went out before it.
     /// Returns false, sending nothing, when the link is down; the caller keeps the stanza and
     /// sends it again after ``LinkEvent/established``. A callback never comes for a stanza whose
     /// connection was lost first.

@@ -11,8 +11,8 @@ import XMPPCore
 /// (a room's fan-out lost stanzas that way). The limit is for an outage, not for a slow thread.
 ///
 /// Acknowledged stanzas wait here only while the link is up, until the channel's next write:
-/// everything queued then goes out together, followed by one ping whose answer acknowledges the
-/// whole batch. They do not count against the limit (their senders keep them stored, so their
+/// everything queued then goes out together, and a ping written after them acknowledges them
+/// (see `ComponentChannelHandler`). They do not count against the limit (their senders keep them stored, so their
 /// number is the sender's business), and a lost link drops them, because their senders send them
 /// again after reconnecting.
 public struct OutboundQueue: Sendable {

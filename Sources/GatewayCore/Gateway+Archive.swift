@@ -18,13 +18,6 @@ extension Gateway {
         return stanzaID
     }
 
-    /// Stamps a live room message with its archive id (XEP-0359). A stanza-id promises an
-    /// archive to look the message up in, so there is none when history is not kept.
-    func stampStanzaID(_ message: inout Message, _ id: String, room: String) {
-        guard policy.history.enabled else { return }
-        message.element.append(stanzaIDElement(id, by: contactJID(room)?.description ?? domain))
-    }
-
     /// `by` is the room's JID.
     func stanzaIDElement(_ id: String, by: String) -> XMLElement {
         XMLElement("stanza-id", namespace: Namespace.stanzaID, ["id": id, "by": by])

@@ -141,7 +141,7 @@ extension Gateway {
         for resource in state.resources.keys {
             var reflected = Message(type: .groupchat, from: occupantJID(room, state.nick), to: JID(string: resource), id: id, body: body)
             if let originID = message.element.child("origin-id", namespace: Namespace.stanzaID) { reflected.element.append(originID) }
-            stampStanzaID(&reflected, stanzaID, room: room)
+            if let archiveID = liveStanzaIDElement(stanzaID, key) { reflected.element.append(archiveID) }
             send(reflected.element)
         }
     }
@@ -178,7 +178,7 @@ extension Gateway {
             let text = kind == .action ? "/me " + body : body
             let stanzaID = archiveRoomMessage(user: user, room: room, nick: nick, body: text)
             let from = cachedOccupantJID(key, nick: nick)
-            let archiveID = policy.history.enabled ? stanzaIDElement(stanzaID, by: cachedRoomJID(key)) : nil
+            let archiveID = liveStanzaIDElement(stanzaID, key)
             for resource in state.resources.keys {
                 var message = XMLElement("message", namespace: Namespace.component, ["type": "groupchat", "id": stanzaID, "from": from, "to": resource])
                 message.append(.text("body", text))
@@ -311,6 +311,12 @@ extension Gateway {
         if rooms[key]?.occupantJIDs.count ?? 0 >= 1000 { rooms[key]?.occupantJIDs.removeAll() }
         rooms[key]?.occupantJIDs[nick] = made
         return made
+    }
+
+    /// A live room message's archive id (XEP-0359). A stanza-id promises an archive to look the
+    /// message up in, so there is none when history is not kept.
+    private func liveStanzaIDElement(_ id: String, _ key: RoomState.Key) -> XMLElement? {
+        policy.history.enabled ? stanzaIDElement(id, by: cachedRoomJID(key)) : nil
     }
 
     private func cachedRoomJID(_ key: RoomState.Key) -> String {

@@ -160,8 +160,7 @@ public actor Gateway: BridgeEventSink {
         return "cw-\(nextID)"
     }
 
-    /// A XEP-0359 stanza-id: unique across restarts, so MAM can page by it.
-    /// A stanza-id (XEP-0359) unique across restarts: this process's random prefix and a
+    /// A stanza-id (XEP-0359) unique across restarts, so MAM can page by it: this process's random prefix and a
     /// counter (two random numbers per message cost two system calls).
     func makeStanzaID() -> String {
         nextStanzaNumber += 1

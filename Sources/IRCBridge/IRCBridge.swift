@@ -75,7 +75,7 @@ public actor IRCBridge: Bridge {
 
     public nonisolated var reportsContactPresence: Bool { true }
 
-    /// IRC cannot be asked to resend: messages are stored in batches rather than acknowledged one by one.
+    /// IRC cannot be asked to resend: messages are not stored before the report returns.
     public nonisolated var acknowledgesDelivery: Bool { false }
 
     /// A 401 comes on the connection that sent the message, and connections do not outlive

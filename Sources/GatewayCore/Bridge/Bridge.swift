@@ -50,8 +50,8 @@ public protocol Bridge: Sendable {
 
     /// Whether ``BridgeEventSink/report(_:)`` must return only once a message is stored, so the
     /// bridge can acknowledge it to its network (SMS webhooks). Networks that cannot redeliver
-    /// (IRC) say false: their messages are still stored before they are sent, in order, but in
-    /// batches, without a store round trip per message.
+    /// (IRC) say false: their messages go out from memory while the link is up and are stored
+    /// only when they must be (see ``DurableOutbox/enqueue(_:recipient:)``), in order either way.
     var acknowledgesDelivery: Bool { get }
 
     /// Whether a delivery report (``BridgeEvent/delivery(user:legacyMessageID:outcome:)``) can
