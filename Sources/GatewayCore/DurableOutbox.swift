@@ -36,7 +36,7 @@ public actor DurableOutbox {
     private var unacknowledged = AscendingIDs()
     /// Stanzas from ``enqueue(_:recipient:)`` sent from memory on the current link, not yet
     /// acknowledged and not stored.
-    private var inFlight = InFlightStanzas()
+    private var inFlight = AscendingQueue<InFlightStanza>()
     private var lastSequence: Int64 = 0
     /// In-flight stanzas moved to the store while still on the wire: their store ids, for when
     /// their acknowledgement comes.
@@ -84,7 +84,7 @@ public actor DurableOutbox {
             return
         }
         lastSequence += 1
-        inFlight.append(.init(sequence: lastSequence, element: element, recipient: recipient))
+        inFlight.append(InFlightStanza(sequence: lastSequence, element: element, recipient: recipient))
         if !send(element, acknowledging: .inFlight(sequence: lastSequence)) {
             // The link went down under us: this stanza and those before it wait in the store.
             linkUp = false

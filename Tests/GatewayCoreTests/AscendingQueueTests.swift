@@ -1,7 +1,7 @@
 import XCTest
 @testable import GatewayCore
 
-final class AscendingIDsTests: XCTestCase {
+final class AscendingQueueTests: XCTestCase {
     func testBehavesLikeASetForInOrderAndStrayRemovals() {
         var ids = AscendingIDs()
         var reference = Set<Int64>()
