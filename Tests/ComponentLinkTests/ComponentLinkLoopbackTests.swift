@@ -161,6 +161,18 @@ final class ComponentLinkLoopbackTests: XCTestCase {
         var description: String
     }
 
+    /// The first `count` values of `stream`, waited for with a bound.
+    private func first(_ count: Int, of stream: AsyncStream<Int>, _ what: String) async throws -> [Int] {
+        try await withTimeout(10, what) {
+            var values: [Int] = []
+            for await value in stream {
+                values.append(value)
+                if values.count == count { break }
+            }
+            return values
+        }
+    }
+
     private func stanzaIDs(_ events: ArraySlice<FakeComponentServer.Event>) -> [String?] {
         events.map { event -> String? in
             guard case .stanza(let element) = event else { return nil }
@@ -208,14 +220,7 @@ final class ComponentLinkLoopbackTests: XCTestCase {
         for id in 1...3 {
             XCTAssertTrue(link.sendAcknowledged(message(id)) { acknowledge.yield(id) })
         }
-        let received = try await withTimeout(10, "three acknowledgements") {
-            var received: [Int] = []
-            for await id in acknowledgements {
-                received.append(id)
-                if received.count == 3 { break }
-            }
-            return received
-        }
+        let received = try await first(3, of: acknowledgements, "three acknowledgements")
         XCTAssertEqual(received, [1, 2, 3])
         var serverEvents = server.events.makeAsyncIterator()
         let seen = try await next(4, from: &serverEvents)
@@ -244,14 +249,7 @@ final class ComponentLinkLoopbackTests: XCTestCase {
         }
         XCTAssertEqual(server.pingCount, 1, "one ping out at a time")
         server.answerHeldPings()
-        let received = try await withTimeout(10, "six acknowledgements") {
-            var received: [Int] = []
-            for await id in acknowledgements {
-                received.append(id)
-                if received.count == 6 { break }
-            }
-            return received
-        }
+        let received = try await first(6, of: acknowledgements, "six acknowledgements")
         XCTAssertEqual(received, [1, 2, 3, 4, 5, 6])
         XCTAssertEqual(server.pingCount, 2, "the second ping covered the five sent while the first was out")
         running.cancel()

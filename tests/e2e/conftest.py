@@ -262,7 +262,7 @@ def irc_world(tmp_path: Path, start_prosody, start_causeway, connect_client) -> 
         ngircd.start()
         world = IrcWorld(None, None, ngircd, None)  # filled in below; stopped even if startup fails
         worlds.append(world)
-        alice, prosody, _ = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client,
+        alice, prosody, causeway = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client,
                                            tables(ngircd) if tables else None, causeway_tables)
         clients = world.clients
 
@@ -271,7 +271,7 @@ def irc_world(tmp_path: Path, start_prosody, start_causeway, connect_client) -> 
             clients.append(client)
             return client
 
-        world.alice, world.person, world.prosody = alice, person, prosody
+        world.alice, world.person, world.prosody, world.causeway = alice, person, prosody, causeway
         return world
 
     yield start

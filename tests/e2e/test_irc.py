@@ -5,20 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from harness.irc_gateway import IRC_DOMAIN, start_irc_gateway
-from harness.ngircd import Ngircd, RawIrcClient
+from harness.irc_gateway import IRC_DOMAIN
+from harness.ngircd import RawIrcClient
 from harness.xmpp_client import XmppClient, is_message
 
 
 @pytest.fixture
-def irc_setup(tmp_path, start_prosody, start_causeway, connect_client):
-    ngircd = Ngircd(tmp_path / "ngircd")
-    ngircd.start()
-    alice, prosody, _ = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client)
-    bob = RawIrcClient(ngircd.port, "bob_irc")
-    yield alice, bob, ngircd, prosody
-    bob.close()
-    ngircd.stop()
+def irc_setup(irc_world):
+    world = irc_world()
+    return world.alice, world.person("bob_irc"), world.ngircd, world.prosody
 
 
 def contact(nick: str) -> str:

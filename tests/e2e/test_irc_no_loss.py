@@ -15,8 +15,8 @@ from collections import Counter
 
 import pytest
 
-from harness.irc_gateway import IRC_DOMAIN, start_irc_gateway
-from harness.ngircd import Ngircd, RawIrcClient
+from harness.irc_gateway import IRC_DOMAIN
+from harness.ngircd import RawIrcClient
 from harness.xmpp_client import bare, is_message
 
 TOTAL = 400
@@ -31,14 +31,9 @@ BODY = re.compile(r"^n (\d+)$")
 
 
 @pytest.fixture
-def stack(tmp_path, start_prosody, start_causeway, connect_client):
-    ngircd = Ngircd(tmp_path / "ngircd")
-    ngircd.start()
-    alice, prosody, causeway = start_irc_gateway(ngircd, start_prosody, start_causeway, connect_client)
-    bob = RawIrcClient(ngircd.port, "bob_irc")
-    yield alice, bob, prosody, causeway
-    bob.close()
-    ngircd.stop()
+def stack(irc_world):
+    world = irc_world()
+    return world.alice, world.person("bob_irc"), world.prosody, world.causeway
 
 
 def numbered(element) -> bool:

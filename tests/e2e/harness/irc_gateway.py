@@ -39,6 +39,7 @@ class IrcWorld:
     person: Callable[[str], RawIrcClient] | None
     ngircd: Ngircd
     prosody: object
+    causeway: object = None
     clients: list[RawIrcClient] = field(default_factory=list)
 
     def __iter__(self):
