@@ -29,11 +29,10 @@ struct BridgeService: Service {
                     switch event {
                     case .established:
                         await gateway.linkEstablished()
-                    case .stanza(let element):
-                        let lane = StanzaLanes.lane(of: element)
-                        if lanes.enqueue(element, on: lane) {
+                    case .stanzas(let elements):
+                        for (lane, first) in lanes.enqueue(elements) {
                             group.addTask {
-                                await lanes.drain(lane, startingWith: element) { await gateway.handle($0) }
+                                await lanes.drain(lane, startingWith: first) { await gateway.handle($0) }
                             }
                         }
                     case .down(let failure):

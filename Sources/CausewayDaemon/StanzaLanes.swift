@@ -1,3 +1,4 @@
+import GatewayCore
 import Synchronization
 import XMPPCore
 
@@ -11,24 +12,41 @@ final class StanzaLanes: Sendable {
     /// The stanzas waiting in each busy lane; a lane is present while its drainer runs.
     private let waiting = Mutex<[String: [XMLElement]]>([:])
 
-    /// Queues `element` on `lane`; returns true when the lane was idle, and the caller must start
-    /// a drainer with ``drain(_:startingWith:handle:)``.
-    func enqueue(_ element: XMLElement, on lane: String) -> Bool {
-        waiting.withLock { lanes in
-            if lanes[lane] != nil {
-                lanes[lane]!.append(element)
-                return false
+    /// Queues each element on its lane (``lane(of:)``), in order. Returns the lanes that were
+    /// idle, each with its first element: the caller starts a drainer for each with
+    /// ``drain(_:startingWith:handle:)``.
+    func enqueue(_ elements: [XMLElement]) -> [(lane: String, first: [XMLElement])] {
+        var grouped: [(lane: String, elements: [XMLElement])] = []
+        var indexOfLane: [String: Int] = [:]
+        for element in elements {
+            let lane = Self.lane(of: element)
+            if let index = indexOfLane[lane] {
+                grouped[index].elements.append(element)
+            } else {
+                indexOfLane[lane] = grouped.count
+                grouped.append((lane, [element]))
             }
-            lanes[lane] = []
-            return true
+        }
+        return waiting.withLock { lanes in
+            grouped.compactMap { lane, elements in
+                if lanes[lane] != nil {
+                    lanes[lane]!.append(contentsOf: elements)
+                    return nil
+                }
+                lanes[lane] = []
+                return (lane, elements)
+            }
         }
     }
 
     /// Handles `first`, then whatever arrived on the lane meanwhile, until the lane is empty.
-    func drain(_ lane: String, startingWith first: XMLElement, handle: (XMLElement) async -> Void) async {
-        var batch = [first]
+    /// What arrived together is one ``OutputBatch``: its output leaves together.
+    func drain(_ lane: String, startingWith first: [XMLElement], handle: (XMLElement) async -> Void) async {
+        var batch = first
         while !batch.isEmpty {
-            for element in batch { await handle(element) }
+            await OutputBatch.handling(batch.count) {
+                for element in batch { await handle(element) }
+            }
             batch = waiting.withLock { lanes in
                 let next = lanes[lane] ?? []
                 lanes[lane] = next.isEmpty ? nil : []

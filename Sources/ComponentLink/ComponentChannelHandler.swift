@@ -26,6 +26,9 @@ final class ComponentChannelHandler: ChannelInboundHandler {
     /// Acknowledged stanzas written while a ping was out: the next ping, sent when that one is
     /// answered, covers them all. One ping per round trip, however small the drains of a burst.
     private var uncoveredCallbacks: [@Sendable () -> Void] = []
+    /// Stanzas of the current read, reported together when the read completes: one hand-over
+    /// to the gateway per read, not per stanza.
+    private var undelivered: [XMLElement] = []
 
     private enum Timer: Hashable {
         case handshake, whitespace, ping, close
@@ -60,7 +63,20 @@ final class ComponentChannelHandler: ChannelInboundHandler {
         run(machine.received(unwrapInboundIn(data)))
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        deliverUndelivered()
+        context.fireChannelReadComplete()
+    }
+
+    private func deliverUndelivered() {
+        guard !undelivered.isEmpty else { return }
+        link.deliver(undelivered)
+        undelivered = []
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        // What the last read brought is reported before the link goes down.
+        deliverUndelivered()
         for timer in timers.values { timer.cancel() }
         timers.removeAll()
         // Unacknowledged stanzas stay with their senders, who send them again after reconnecting.
@@ -132,7 +148,7 @@ final class ComponentChannelHandler: ChannelInboundHandler {
             link.connectionEstablished(handler: NIOLoopBound(self, eventLoop: context.eventLoop))
             drainQueue()
         case .deliver(let element):
-            link.deliver(element)
+            undelivered.append(element)
         case .writeAcknowledgementPing(let ping, _):
             context.writeAndFlush(wrapOutboundOut(.element(ping)), promise: nil)
         case .acknowledged(let id):

@@ -137,8 +137,8 @@ public final class ComponentLink: Service, Sendable {
         if wasUp { eventContinuation.yield(.down(failure)) }
     }
 
-    func deliver(_ element: XMLElement) {
-        eventContinuation.yield(.stanza(element))
+    func deliver(_ elements: [XMLElement]) {
+        eventContinuation.yield(.stanzas(elements))
     }
 
     func takeQueued() -> [OutboundQueue.Entry] {

@@ -4,8 +4,9 @@ import XMPPCore
 public enum LinkEvent: Sendable, Hashable {
     /// The handshake succeeded; waiting stanzas are being flushed.
     case established
-    /// A stanza from the server for this component.
-    case stanza(XMLElement)
+    /// Stanzas from the server for this component, in order: those of one read of the socket
+    /// together, so the gateway can handle (and answer) them as a batch.
+    case stanzas([XMLElement])
     /// The link is down; the failure says why, nil for a clean close.
     case down(LinkFailure?)
 }

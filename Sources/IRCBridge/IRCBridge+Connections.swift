@@ -265,10 +265,12 @@ extension IRCBridge {
 
     // MARK: - Pacing
 
-    func enqueue(_ lines: [String], on connection: IRCBridgeConnection) {
+    /// Sends `lines` on `connection`, paced by its throttle. `batchable` lines (messages, which
+    /// nothing awaits an answer to) may wait for the end of the current ``OutputBatch``.
+    func enqueue(_ lines: [String], on connection: IRCBridgeConnection, batchable: Bool = false) {
         // Without a throttle (and nothing queued before them) lines go straight to the loop.
         if connection.bucket.isUnlimited && !connection.draining && connection.outbox.isEmpty {
-            connection.session.send(lines: lines)
+            connection.session.send(lines: lines, batchable: batchable)
             return
         }
         connection.outbox.append(contentsOf: lines)

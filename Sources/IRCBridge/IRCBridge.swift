@@ -192,7 +192,7 @@ public actor IRCBridge: Bridge {
             if let connection {
                 connection.lastSent[connection.caseMapping.fold(nick)] = id
                 connection.conversations.insert(connection.caseMapping.fold(nick))
-                enqueue(lines, on: connection)
+                enqueue(lines, on: connection, batchable: true)
             } else if reconnecting[key] != nil {
                 reconnecting[key]?.lines += lines
                 reconnecting[key]?.messageIDs.append(id)

@@ -1,3 +1,4 @@
+import GatewayCore
 import Synchronization
 import TestSupport
 import XCTest
@@ -25,10 +26,11 @@ final class StanzaLanesTests: XCTestCase {
             await withDiscardingTaskGroup { group in
                 for id in 1...50 {
                     let element = stanza("alice@example.org/r\(id % 3)", id)
-                    if lanes.enqueue(element, on: "alice@example.org") {
+                    for (lane, first) in lanes.enqueue([element]) {
+                        XCTAssertEqual(lane, "alice@example.org")
                         group.addTask {
                             var gate = release.makeAsyncIterator()
-                            await lanes.drain("alice@example.org", startingWith: element) { element in
+                            await lanes.drain(lane, startingWith: first) { element in
                                 XCTAssertEqual(handled.begin(), 1, "one at a time")
                                 // The first stanza waits until bob's lane has run to the end.
                                 if element[attribute: "id"] == "1" { await gate.next() }
@@ -38,9 +40,9 @@ final class StanzaLanesTests: XCTestCase {
                     }
                 }
                 let bob = stanza("bob@example.org/x", 1)
-                XCTAssertTrue(lanes.enqueue(bob, on: "bob@example.org"))
+                XCTAssertEqual(lanes.enqueue([bob]).count, 1, "bob's lane was idle")
                 group.addTask {
-                    await lanes.drain("bob@example.org", startingWith: bob) { _ in
+                    await lanes.drain("bob@example.org", startingWith: [bob]) { _ in
                         _ = handled.begin()
                         handled.end("bob-1")
                     }
@@ -55,7 +57,43 @@ final class StanzaLanesTests: XCTestCase {
         XCTAssertEqual(order.first, "bob-1")
         XCTAssertEqual(Array(order.dropFirst()), (1...50).map { "alice-\($0)" })
         let element = stanza("alice@example.org", 51)
-        XCTAssertTrue(lanes.enqueue(element, on: "alice@example.org"), "a drained lane is idle again")
+        XCTAssertEqual(lanes.enqueue([element]).count, 1, "a drained lane is idle again")
+    }
+
+    /// A read with several senders' stanzas starts one drainer per idle lane, each with its own
+    /// stanzas in order; stanzas for a lane that is already draining wait in it.
+    func testOneReadIsSplitIntoItsLanes() {
+        let lanes = StanzaLanes()
+        let read = [stanza("alice@example.org/a", 1), stanza("bob@example.org/b", 2), stanza("Alice@example.org/c", 3)]
+        let started = lanes.enqueue(read)
+        XCTAssertEqual(started.map(\.lane), ["alice@example.org", "bob@example.org"])
+        XCTAssertEqual(started.map { $0.first.map { $0[attribute: "id"]! } }, [["1", "3"], ["2"]])
+        XCTAssertTrue(lanes.enqueue([stanza("bob@example.org/b", 4)]).isEmpty, "bob's lane is draining")
+        XCTAssertEqual(lanes.enqueue([stanza("carol@example.org", 5)]).map(\.lane), ["carol@example.org"])
+    }
+
+    /// Stanzas handled together share one output batch; a stanza handled alone has none, so
+    /// nothing it sends waits for anything.
+    func testStanzasHandledTogetherShareAnOutputBatch() async {
+        let lanes = StanzaLanes()
+        let seen = Mutex<[ObjectIdentifier?]>([])
+        let read = (1...3).map { stanza("alice@example.org", $0) }
+        for (lane, first) in lanes.enqueue(read) {
+            await lanes.drain(lane, startingWith: first) { _ in
+                let batch = OutputBatch.current.map(ObjectIdentifier.init)
+                seen.withLock { $0.append(batch) }
+            }
+        }
+        for (lane, first) in lanes.enqueue([stanza("alice@example.org", 4)]) {
+            await lanes.drain(lane, startingWith: first) { _ in
+                seen.withLock { $0.append(OutputBatch.current.map(ObjectIdentifier.init)) }
+            }
+        }
+        let batches = seen.withLock { $0 }
+        XCTAssertEqual(batches.count, 4)
+        XCTAssertNotNil(batches[0])
+        XCTAssertEqual(Set(batches[0..<3]).count, 1, "one batch for the read")
+        XCTAssertNil(batches[3], "alone: no batch")
     }
 }
 

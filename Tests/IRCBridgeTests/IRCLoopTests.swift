@@ -1,5 +1,6 @@
 // The libircclient engine against a real ngircd on loopback.
 
+import GatewayCore
 import XCTest
 @testable import IRCBridge
 
@@ -251,5 +252,53 @@ final class IRCLoopTests: XCTestCase {
         }
         let failures = await senderLog.count { if case .sendFailed = $0 { return true }; return false }
         XCTAssertEqual(failures, 0)
+    }
+
+    /// Lines sent while an output batch is current wait for its end and then go in one
+    /// hand-over; a send outside the batch meanwhile takes them along first, so order holds.
+    func testLinesOfAnOutputBatchAreHeldUntilItEnds() async throws {
+        server = try NgircdTestServer()
+        let group = IRCLoopGroup(threads: 1)
+        self.group = group
+        let sender = group.makeSession()
+        let receiver = group.makeSession()
+        let receiverLog = EventLog(receiver.events)
+        let senderLog = EventLog(sender.events)
+        sender.connect(config("batch_sender"))
+        receiver.connect(config("batch_receiver"))
+        try await senderLog.waitFor("sender registered") { $0.isConnected }
+        try await receiverLog.waitFor("receiver registered") { $0.isConnected }
+
+        let first = OutputBatch()
+        OutputBatch.$current.withValue(first) {
+            for i in 1...3 { sender.send(lines: ["PRIVMSG batch_receiver :line \(i)"], batchable: true) }
+        }
+        XCTAssertEqual(sender.heldLineCount, 3, "held until the batch ends")
+        first.end()
+        XCTAssertEqual(sender.heldLineCount, 0)
+
+        let second = OutputBatch()
+        OutputBatch.$current.withValue(second) {
+            sender.send(lines: ["PRIVMSG batch_receiver :line 4"], batchable: true)
+            sender.send("PRIVMSG batch_receiver :not held")  // not batchable: goes at once, after line 4
+        }
+        XCTAssertEqual(sender.heldLineCount, 0, "a line that is not batchable takes held ones along")
+        OutputBatch.$current.withValue(second) { sender.send(lines: ["PRIVMSG batch_receiver :line 5"], batchable: true) }
+        XCTAssertEqual(sender.heldLineCount, 1)
+        sender.send("PRIVMSG batch_receiver :line 6")  // outside the batch: takes line 5 along
+        XCTAssertEqual(sender.heldLineCount, 0)
+        second.end()  // nothing left to release
+        OutputBatch.$current.withValue(second) { sender.send(lines: ["PRIVMSG batch_receiver :line 7"], batchable: true) }
+        XCTAssertEqual(sender.heldLineCount, 0, "an ended batch holds nothing")
+
+        try await receiverLog.waitForCount("all lines", 8, timeout: .seconds(15)) {
+            if case .message(.privmsg, _, _, let p) = $0 { return p.last?.hasPrefix("line ") == true || p.last == "not held" }
+            return false
+        }
+        let texts: [String] = await receiverLog.events.compactMap {
+            if case .message(.privmsg, _, _, let p) = $0 { return p.last }
+            return nil
+        }
+        XCTAssertEqual(texts, ["line 1", "line 2", "line 3", "line 4", "not held", "line 5", "line 6", "line 7"])
     }
 }

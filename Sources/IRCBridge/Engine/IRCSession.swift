@@ -16,6 +16,7 @@
 // irc_process_select_descriptors), so bursts are never dropped and order is kept.
 
 import CIRCClient
+import GatewayCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -120,6 +121,8 @@ public final class IRCSession: Sendable {
     public let events: AsyncStream<IRCEvent>
     public let label: String
     let core: SessionCore
+    /// Lines sent during an ``OutputBatch``, not yet handed to the loop (in order).
+    private let held = Mutex<[String]>([])
 
     public var loopIndex: Int { core.loop.index }
 
@@ -148,33 +151,68 @@ public final class IRCSession: Sendable {
     /// Connects (or reconnects: any previous connection is dropped first, and a fresh
     /// libircclient session is used every time).
     public func connect(_ config: IRCConnectionConfig) {
+        submitHeld()
         let core = core
         core.loop.submit { core.connectOnLoop(config) }
     }
 
     /// Queues one complete IRC line, without CRLF. Lines go out in call order.
     public func send(_ line: String) {
-        let core = core
-        core.loop.submit { core.enqueueOnLoop([line]) }
+        send(lines: [line])
     }
 
     /// Queues several lines atomically with respect to other senders.
-    public func send(lines: [String]) {
+    ///
+    /// With `batchable`, during an ``OutputBatch`` they are held and handed to the loop with the
+    /// rest of the batch's lines when it ends. Only for lines nobody waits on in the meantime
+    /// (messages): a caller that awaits the server's answer within the batch would wait for its
+    /// own end. Any other send takes held lines along first, so order is kept.
+    public func send(lines: [String], batchable: Bool = false) {
+        if batchable, let batch = OutputBatch.current {
+            let alreadyHeld = held.withLock { held in
+                defer { held += lines }
+                return !held.isEmpty
+            }
+            // Held lines are registered with a batch already, which releases these too.
+            if alreadyHeld || batch.hold(self) { return }
+            submitHeld()  // the batch has ended: nothing would release them
+            return
+        }
+        submitHeld(then: lines)
+    }
+
+    /// How many lines wait for their batch to end (for tests).
+    var heldLineCount: Int { held.withLock { $0.count } }
+
+    /// Hands held lines and then `lines` to the loop in one job. Under the lock, so two
+    /// threads releasing one after the other cannot reach the loop in the other order.
+    private func submitHeld(then lines: [String] = []) {
         let core = core
-        core.loop.submit { core.enqueueOnLoop(lines) }
+        held.withLock { held in
+            let all = held.isEmpty ? lines : held + lines
+            held = []
+            guard !all.isEmpty else { return }
+            core.loop.submit { core.enqueueOnLoop(all) }
+        }
     }
 
     /// Sends QUIT after everything queued and waits (bounded) for the server to close.
     public func disconnect(quitMessage: String? = nil, timeout: Duration = .seconds(3)) {
+        submitHeld()
         let core = core
         core.loop.submit { core.disconnectOnLoop(quitMessage: quitMessage, timeout: timeout) }
     }
 
     /// Drops the connection at once, removes the session from its loop, finishes `events`.
     public func close() {
+        submitHeld()
         let core = core
         core.loop.submit { core.closeOnLoop(reason: nil) }
     }
+}
+
+extension IRCSession: HeldOutput {
+    public func releaseHeld() { submitHeld() }
 }
 
 // MARK: Loop-thread side

@@ -1,0 +1,65 @@
+import Synchronization
+
+/// Something that holds output for a batch and hands it over when the batch ends.
+public protocol HeldOutput: AnyObject, Sendable {
+    /// Hands over everything held, in order. Called once per ``OutputBatch/hold(_:)`` that
+    /// returned true, when the batch ends.
+    func releaseHeld()
+}
+
+/// The output of one batch of inbound stanzas, held until the whole batch has been handled.
+///
+/// While a lane handles several stanzas that arrived together, the lines a bridge writes for
+/// them wait here and go to the foreign network's thread in one hand-over: one wake-up and one
+/// socket write for the batch instead of one per stanza, as a single-threaded gateway gets by
+/// writing a whole read's worth of output at once. A stanza handled alone is not held (there is
+/// no batch), so holding never delays a message that could have gone at once.
+///
+/// The batch is a task-local: code called while it is ``current`` (through any number of actor
+/// hops of that task) may hold output in it. Unstructured tasks started meanwhile inherit it,
+/// so ``hold(_:)`` refuses once the batch has ended and the caller sends at once.
+public final class OutputBatch: Sendable {
+    /// The batch of the stanzas being handled, if they came several at a time.
+    @TaskLocal public static var current: OutputBatch?
+
+    private struct State {
+        var held: [any HeldOutput] = []
+        var ended = false
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Asks the batch to call `output`'s ``HeldOutput/releaseHeld()`` when it ends. False when
+    /// the batch has already ended: then nothing will call it and the caller must send now.
+    public func hold(_ output: some HeldOutput) -> Bool {
+        state.withLock { state in
+            if state.ended { return false }
+            state.held.append(output)
+            return true
+        }
+    }
+
+    /// Ends the batch: releases every held output, in the order it was first held.
+    public func end() {
+        let held = state.withLock { state in
+            state.ended = true
+            defer { state.held = [] }
+            return state.held
+        }
+        for output in held { output.releaseHeld() }
+    }
+
+    /// Runs `body` with a batch as ``current`` when `count` stanzas are handled together (more
+    /// than one), and releases what it held afterwards; with one stanza, just runs `body`.
+    public static func handling(_ count: Int, _ body: () async -> Void) async {
+        guard count > 1 else {
+            await body()
+            return
+        }
+        let batch = OutputBatch()
+        await $current.withValue(batch) { await body() }
+        batch.end()
+    }
+}
