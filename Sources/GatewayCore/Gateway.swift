@@ -123,6 +123,11 @@ public actor Gateway: BridgeEventSink {
     // MARK: - Inbound stanzas
 
     /// Routes one stanza addressed to the bridge's domain or a JID under it.
+    /// Handles stanzas of one sender in order (what arrived together), in one hop to this actor.
+    public func handle(_ elements: [XMLElement]) async {
+        for element in elements { await handle(element) }
+    }
+
     public func handle(_ element: XMLElement) async {
         switch StanzaKind(rawValue: element.name) {
         case .iq:

@@ -30,11 +30,13 @@ final class StanzaLanesTests: XCTestCase {
                         XCTAssertEqual(lane, "alice@example.org")
                         group.addTask {
                             var gate = release.makeAsyncIterator()
-                            await lanes.drain(lane, startingWith: first) { element in
-                                XCTAssertEqual(handled.begin(), 1, "one at a time")
-                                // The first stanza waits until bob's lane has run to the end.
-                                if element[attribute: "id"] == "1" { await gate.next() }
-                                handled.end("alice-\(element[attribute: "id"]!)")
+                            await lanes.drain(lane, startingWith: first) { batch in
+                                for element in batch {
+                                    XCTAssertEqual(handled.begin(), 1, "one at a time")
+                                    // The first stanza waits until bob's lane has run to the end.
+                                    if element[attribute: "id"] == "1" { await gate.next() }
+                                    handled.end("alice-\(element[attribute: "id"]!)")
+                                }
                             }
                         }
                     }
@@ -79,14 +81,16 @@ final class StanzaLanesTests: XCTestCase {
         let seen = Mutex<[ObjectIdentifier?]>([])
         let read = (1...3).map { stanza("alice@example.org", $0) }
         for (lane, first) in lanes.enqueue(read) {
-            await lanes.drain(lane, startingWith: first) { _ in
-                let batch = OutputBatch.current.map(ObjectIdentifier.init)
-                seen.withLock { $0.append(batch) }
+            await lanes.drain(lane, startingWith: first) { batch in
+                for _ in batch {
+                    let current = OutputBatch.current.map(ObjectIdentifier.init)
+                    seen.withLock { $0.append(current) }
+                }
             }
         }
         for (lane, first) in lanes.enqueue([stanza("alice@example.org", 4)]) {
-            await lanes.drain(lane, startingWith: first) { _ in
-                seen.withLock { $0.append(OutputBatch.current.map(ObjectIdentifier.init)) }
+            await lanes.drain(lane, startingWith: first) { batch in
+                for _ in batch { seen.withLock { $0.append(OutputBatch.current.map(ObjectIdentifier.init)) } }
             }
         }
         let batches = seen.withLock { $0 }
