@@ -23,21 +23,26 @@ struct BridgeService: Service {
         // On graceful shutdown the link stops reporting, which ends the loop; the lanes finish
         // what they hold. (Not `cancelOnGracefulShutdown()`: its merge cost more per stanza
         // than handling some stanzas.)
+        // Stanzas are handled on the link's event loop (see EventLoopTaskExecutor): one thread
+        // reads, handles and writes them, as long as the gateway and bridge are free to run there.
+        let executor = EventLoopTaskExecutor(link.eventLoop)
         await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                for await event in link.events {
-                    switch event {
-                    case .established:
-                        await gateway.linkEstablished()
-                    case .stanzas(let elements):
-                        for (lane, first) in lanes.enqueue(elements) {
-                            group.addTask {
-                                await lanes.drain(lane, startingWith: first) { await gateway.handle($0) }
+            await withTaskExecutorPreference(executor) {
+                await withDiscardingTaskGroup { group in
+                    for await event in link.events {
+                        switch event {
+                        case .established:
+                            await gateway.linkEstablished()
+                        case .stanzas(let elements):
+                            for (lane, first) in lanes.enqueue(elements) {
+                                group.addTask {
+                                    await lanes.drain(lane, startingWith: first) { await gateway.handle($0) }
+                                }
                             }
+                        case .down(let failure):
+                            logger.debug("bridge waiting for its link", metadata: ["reason": "\(failure.map { "\($0)" } ?? "closed")"])
+                            await gateway.linkLost()
                         }
-                    case .down(let failure):
-                        logger.debug("bridge waiting for its link", metadata: ["reason": "\(failure.map { "\($0)" } ?? "closed")"])
-                        await gateway.linkLost()
                     }
                 }
             }

@@ -17,7 +17,9 @@ public final class ComponentLink: Service, Sendable {
     public let events: AsyncStream<LinkEvent>
 
     private let eventContinuation: AsyncStream<LinkEvent>.Continuation
-    private let group: any EventLoopGroup
+    /// The event loop of every connection of this link, so work that wants to sit next to the
+    /// link's I/O (``EventLoopTaskExecutor``) always can.
+    public let eventLoop: any EventLoop
     private let logger: Logger
     private let shared: NIOLockedValueBox<Shared>
 
@@ -30,7 +32,7 @@ public final class ComponentLink: Service, Sendable {
 
     public init(configuration: ComponentLinkConfiguration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
-        self.group = group
+        self.eventLoop = group.next()
         var logger = logger
         logger[metadataKey: "domain"] = .string(configuration.domain)
         self.logger = logger
@@ -164,7 +166,7 @@ public final class ComponentLink: Service, Sendable {
 
     private func connectOnce() async -> ComponentChannelHandler.Outcome {
         let configuration = self.configuration
-        let eventLoop = group.next()
+        let eventLoop = self.eventLoop
         let outcome = eventLoop.makePromise(of: ComponentChannelHandler.Outcome.self)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
