@@ -33,7 +33,9 @@ public final class HandOffQueue<Element: Sendable>: Sendable {
                 state.consuming = false
                 return []
             }
-            defer { state.items.removeAll(keepingCapacity: true) }
+            // Handing the buffer over costs nothing; keeping its capacity would allocate anew
+            // and keep a burst's worth of memory per queue.
+            defer { state.items = [] }
             return state.items
         }
     }

@@ -43,7 +43,8 @@ final class WriteBatch<Row: Sendable>: Sendable {
     func take() -> [Row] {
         waiting.withLock { waiting in
             waiting.flushDue = false
-            defer { waiting.rows.removeAll(keepingCapacity: true) }
+            // Handing the buffer over costs nothing; keeping its capacity would allocate anew.
+            defer { waiting.rows = [] }
             return waiting.rows
         }
     }

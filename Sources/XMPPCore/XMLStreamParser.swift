@@ -198,7 +198,8 @@ private final class ParserState {
     }
 
     func takeEvents() -> [XMLStreamEvent] {
-        defer { events.removeAll(keepingCapacity: true) }
+        // Handing the buffer over costs nothing; keeping its capacity would allocate anew.
+        defer { events = [] }
         return events
     }
 

@@ -236,7 +236,7 @@ public final class IRCLoop: @unchecked Sendable {
     private func runPendingJobs() {
         let (jobs, stopping): ([@Sendable () -> Void], Bool) = pending.withLock { state in
             let jobs = state.jobs
-            state.jobs.removeAll(keepingCapacity: true)
+            state.jobs = []  // handing the buffer over; keeping its capacity would allocate anew
             state.wakePending = false
             return (jobs, state.stopping)
         }
