@@ -43,6 +43,8 @@ extension IRCBridge {
         case .connected:
             guard connection.state == .connecting else { return }
             connection.state = .connected
+            // Registering leaves garbage (MOTD, events, tasks); many at once leave a lot.
+            HeapTrim.requestSoon()
             connection.timer?.cancel()
             connection.timer = nil
             let waiters = connection.waiters
