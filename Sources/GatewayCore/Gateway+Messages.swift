@@ -59,7 +59,9 @@ extension Gateway {
         do {
             let legacyID = try await bridge.send(OutgoingMessage(to: address, body: body, xmppID: message.id), from: account(registration))
             if let legacyID, let xmppID = message.id {
-                let sent = SentMessage(bridge: domain, user: from.description, xmppID: xmppID, peer: address, legacyMessageID: legacyID, createdAt: Date())
+                // The address as the server wrote it: rebuilding it from the parsed JID is a string per message.
+                let user = message.element[attribute: "from"] ?? from.description
+                let sent = SentMessage(bridge: domain, user: user, xmppID: xmppID, peer: address, legacyMessageID: legacyID, createdAt: Date())
                 recentSends.insert(sent)
                 if bridge.reportsDeliveryAfterRestart { sentLog.record(sent) }
                 if let outcome = earlyDeliveries.removeValue(forKey: legacyID) {

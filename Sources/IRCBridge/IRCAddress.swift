@@ -201,10 +201,11 @@ public enum IRCAddress: Hashable, Sendable {
     // MARK: - Helpers
 
     static func splitAtLastPercent(_ s: String) -> (String, String)? {
-        // On scalars: a `%` followed by a combining mark is one Character and would be missed.
-        let scalars = s.unicodeScalars
-        guard let index = scalars.lastIndex(of: "%") else { return nil }
-        return (String(scalars[..<index]), String(scalars[scalars.index(after: index)...]))
+        // On bytes: a `%` followed by a combining mark is one Character and would be missed; an
+        // ASCII byte is always a scalar boundary.
+        let bytes = s.utf8
+        guard let index = bytes.lastIndex(of: UInt8(ascii: "%")) else { return nil }
+        return (String(s[..<index]), String(s[bytes.index(after: index)...]))
     }
 
     static func lowercasedASCII(_ s: String) -> String {

@@ -31,22 +31,23 @@ public struct JID: Sendable, Hashable, CustomStringConvertible {
     /// contain `/` and `@`. The localpart is whatever precedes the first `@`
     /// before that `/`.
     public init(_ string: String) throws(JIDError) {
-        // Split on scalars, not Characters: a combining mark after '/' or '@'
-        // would otherwise hide the separator inside one grapheme cluster.
-        let scalars = string.unicodeScalars
-        var addressScalars = scalars[...]
+        // Split on UTF-8 bytes, not Characters: a combining mark after '/' or '@' would hide the
+        // separator inside one grapheme cluster. An ASCII byte never occurs inside a multi-byte
+        // sequence, so its index is a scalar boundary; bytes are also cheapest to scan.
+        let bytes = string.utf8
+        var address = string[...]
         var resource: String?
-        if let slash = scalars.firstIndex(of: "/") {
-            addressScalars = scalars[..<slash]
-            resource = String(Substring(scalars[scalars.index(after: slash)...]))
+        if let slash = bytes.firstIndex(of: UInt8(ascii: "/")) {
+            address = string[..<slash]
+            resource = String(string[bytes.index(after: slash)...])
         }
         var local: String?
-        var domainScalars = addressScalars
-        if let at = addressScalars.firstIndex(of: "@") {
-            local = String(Substring(addressScalars[..<at]))
-            domainScalars = addressScalars[addressScalars.index(after: at)...]
+        var domain = address
+        if let at = address.utf8.firstIndex(of: UInt8(ascii: "@")) {
+            local = String(address[..<at])
+            domain = address[address.utf8.index(after: at)...]
         }
-        try self.init(localpart: local, domainpart: String(Substring(domainScalars)), resourcepart: resource)
+        try self.init(localpart: local, domainpart: String(domain), resourcepart: resource)
     }
 
     /// Builds a JID from its parts, validating and normalizing each one.

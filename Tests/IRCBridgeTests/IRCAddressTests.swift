@@ -136,4 +136,13 @@ final class IRCAddressTests: XCTestCase {
         // `%` + U+0301 is one Character; splitting on Characters would not see the `%`.
         assertRefused("bob%\u{301}irc.example")
     }
+
+    /// The split is at the last `%` byte even when a combining mark makes it part of one
+    /// Character with what follows.
+    func testSplitAtLastPercentSeesAPercentInsideACharacter() {
+        let split = IRCAddress.splitAtLastPercent("a%b%\u{301}host")
+        XCTAssertEqual(split?.0, "a%b")
+        XCTAssertEqual(split?.1, "\u{301}host")
+        XCTAssertNil(IRCAddress.splitAtLastPercent("no-percent"))
+    }
 }
