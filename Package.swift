@@ -30,6 +30,8 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"]), .brew(["openssl"])]
         ),
+        // glibc's malloc.h (malloc_trim); part of libc, nothing to link.
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(
             name: "CIRCClient",
             providers: [.apt(["libircclient-dev"])]
@@ -55,7 +57,7 @@ let package = Package(
         .target(
             name: "GatewayCore",
             dependencies: [
-                "XMPPCore", "COpenSSL",
+                "XMPPCore", "COpenSSL", "CMalloc",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

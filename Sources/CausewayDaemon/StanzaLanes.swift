@@ -13,7 +13,7 @@ final class StanzaLanes: Sendable {
     private let waiting = Mutex<[String: [XMLElement]]>([:])
 
     /// Queues each element on its lane (``lane(of:)``), in order. Returns the lanes that were
-    /// idle, each with its first element: the caller starts a drainer for each with
+    /// idle, each with its elements from `elements`: the caller starts a drainer for each with
     /// ``drain(_:startingWith:handle:)``.
     func enqueue(_ elements: [XMLElement]) -> [(lane: String, first: [XMLElement])] {
         var grouped: [(lane: String, elements: [XMLElement])] = []

@@ -116,6 +116,8 @@ extension Gateway {
     func logIn(_ user: String) async {
         guard loginStates[user] != .online, !loggingIn.contains(user) else { return }
         guard let registration = await registration(of: user) else { return }
+        // Logging in takes a while: what this batch already wrote goes now.
+        OutputBatch.current?.release()
         loggingIn.insert(user)
         defer { loggingIn.remove(user) }
         do {

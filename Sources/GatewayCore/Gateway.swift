@@ -122,12 +122,21 @@ public actor Gateway: BridgeEventSink {
 
     // MARK: - Inbound stanzas
 
-    /// Routes one stanza addressed to the bridge's domain or a JID under it.
     /// Handles stanzas of one sender in order (what arrived together), in one hop to this actor.
+    /// Output held for the batch (``OutputBatch``) is released every millisecond of handling,
+    /// so a long batch does not hold back what its first stanzas wrote.
     public func handle(_ elements: [XMLElement]) async {
-        for element in elements { await handle(element) }
+        var lastRelease = ContinuousClock.now
+        for element in elements {
+            await handle(element)
+            if let batch = OutputBatch.current, ContinuousClock.now - lastRelease > .milliseconds(1) {
+                batch.release()
+                lastRelease = .now
+            }
+        }
     }
 
+    /// Routes one stanza addressed to the bridge's domain or a JID under it.
     public func handle(_ element: XMLElement) async {
         switch StanzaKind(rawValue: element.name) {
         case .iq:

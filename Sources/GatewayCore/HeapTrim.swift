@@ -1,9 +1,7 @@
 import Synchronization
 
 #if canImport(Glibc)
-/// glibc's `int malloc_trim(size_t pad)` (malloc.h, which the Glibc module does not import).
-@_silgen_name("malloc_trim")
-private func mallocTrim(_ pad: Int) -> Int32
+import CMalloc
 #endif
 
 /// Gives memory freed after a burst back to the system, once the burst is over.
@@ -12,52 +10,67 @@ private func mallocTrim(_ pad: Int) -> Int32
 /// top of the main heap by itself. After a flood of short-lived work — hundreds of IRC connections
 /// registering at once, each with its events and tasks — the process keeps that peak resident
 /// although its live heap is a fraction of it (measured: 1.1 MiB of 3.7 MiB for 300 connections).
-/// ``requestSoon()`` after such work; `malloc_trim` runs once things have been quiet for
-/// ``quietPeriod``, however many requests came meanwhile.
-public enum HeapTrim {
-    /// How long after the last request the trim waits.
-    public static let quietPeriod: Duration = .seconds(1)
+/// Call ``requestSoon()`` after such work; the trim runs once requests have stopped for
+/// `quietPeriod`, or `maximumDelay` after the first of a steady stream of them.
+public final class HeapTrim: Sendable {
+    /// The daemon's trimmer: `malloc_trim(0)` one second after the last request.
+    public static let shared = HeapTrim(quietPeriod: .seconds(1), maximumDelay: .seconds(10)) {
+        #if canImport(Glibc)
+        _ = malloc_trim(0)
+        #endif
+    }
 
     private struct State {
-        var deadline: ContinuousClock.Instant?
+        /// When the pending trim runs, and when the first request for it came; nil when none is pending.
+        var due: ContinuousClock.Instant?
+        var firstRequest: ContinuousClock.Instant?
         var trims = 0
     }
 
-    private static let state = Mutex(State())
+    private let quietPeriod: Duration
+    private let maximumDelay: Duration
+    private let trim: @Sendable () -> Void
+    private let state = Mutex(State())
 
-    /// How many trims have run (for tests).
-    public static var trimCount: Int { state.withLock { $0.trims } }
+    public init(quietPeriod: Duration, maximumDelay: Duration, trim: @escaping @Sendable () -> Void) {
+        self.quietPeriod = quietPeriod
+        self.maximumDelay = maximumDelay
+        self.trim = trim
+    }
 
-    /// Asks for a trim once ``quietPeriod`` has passed without another request.
-    public static func requestSoon() {
+    /// How many trims have run.
+    public var trimCount: Int { state.withLock { $0.trims } }
+
+    /// Asks for a trim once `quietPeriod` has passed without another request.
+    public func requestSoon() {
+        let now = ContinuousClock.now
         let startSleeper = state.withLock { state in
-            let idle = state.deadline == nil
-            state.deadline = .now + quietPeriod
+            let idle = state.due == nil
+            let first = state.firstRequest ?? now
+            state.firstRequest = first
+            state.due = min(now + quietPeriod, first + maximumDelay)
             return idle
         }
         guard startSleeper else { return }
         // Default priority: a background one would start threads (and malloc arenas) of its own.
-        Task.detached {
-            while true {
-                let due = state.withLock { $0.deadline }
-                guard let due else { return }
-                if ContinuousClock.now < due {
-                    try? await Task.sleep(until: due, clock: .continuous)
-                    continue
-                }
-                let trim = state.withLock { state in
-                    guard let deadline = state.deadline, ContinuousClock.now >= deadline else { return false }
-                    state.deadline = nil
-                    state.trims += 1
-                    return true
-                }
-                if trim {
-                    #if canImport(Glibc)
-                    _ = mallocTrim(0)
-                    #endif
-                    return
-                }
+        Task.detached { await self.trimWhenDue() }
+    }
+
+    private func trimWhenDue() async {
+        while let due = state.withLock({ $0.due }) {
+            if ContinuousClock.now < due {
+                try? await Task.sleep(until: due, clock: .continuous)
+                continue
             }
+            let run = state.withLock { state in
+                guard let due = state.due, ContinuousClock.now >= due else { return false }
+                state.due = nil
+                state.firstRequest = nil
+                state.trims += 1
+                return true
+            }
+            if run { trim() }
+            return
         }
     }
 }

@@ -13,7 +13,8 @@ public protocol HeldOutput: AnyObject, Sendable {
 /// them wait here and go to the foreign network's thread in one hand-over: one wake-up and one
 /// socket write for the batch instead of one per stanza, as a single-threaded gateway gets by
 /// writing a whole read's worth of output at once. A stanza handled alone is not held (there is
-/// no batch), so holding never delays a message that could have gone at once.
+/// no batch). Held output waits at most for the rest of the batch's handling, which releases it
+/// early before slow waits and every millisecond (see ``release()``).
 ///
 /// The batch is a task-local: code called while it is ``current`` (through any number of actor
 /// hops of that task) may hold output in it. Unstructured tasks started meanwhile inherit it,
@@ -41,14 +42,21 @@ public final class OutputBatch: Sendable {
         }
     }
 
-    /// Ends the batch: releases every held output, in the order it was first held.
-    public func end() {
+    /// Releases every output held so far, in the order it was first held; the batch goes on
+    /// holding. For a handler about to wait for something slow (a connection to open), and for
+    /// long batches, so nothing already written waits for it.
+    public func release() {
         let held = state.withLock { state in
-            state.ended = true
             defer { state.held = [] }
             return state.held
         }
         for output in held { output.releaseHeld() }
+    }
+
+    /// Ends the batch: releases what it holds and refuses to hold more.
+    public func end() {
+        state.withLock { $0.ended = true }
+        release()
     }
 
     /// Runs `body` with a batch as ``current`` when `count` stanzas are handled together (more

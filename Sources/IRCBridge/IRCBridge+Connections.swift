@@ -6,6 +6,10 @@ extension IRCBridge {
     /// while it opens wait for the same attempt (which may try several ports).
     func connectedConnection(for account: BridgeAccount, server: String) async throws(BridgeError) -> IRCBridgeConnection {
         let key = IRCBridgeConnection.Key(user: account.user, server: server.lowercased())
+        if openings[key] != nil || connections[key]?.state != .connected {
+            // Opening a connection takes a while: what this batch already wrote goes now.
+            OutputBatch.current?.release()
+        }
         if let opening = openings[key] {
             try await opening.value.get()
         } else if connections[key] == nil {

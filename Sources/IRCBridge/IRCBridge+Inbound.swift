@@ -20,6 +20,9 @@ extension IRCBridge {
             for event in events {
                 // A connection is used once: when it ends, release the session.
                 if case .disconnected = event, let connection = connections[key], connection.id == id {
+                    // Lines held for an output batch never reached the dead connection: they wait
+                    // for the next one with the rest (they come before anything in the outbox).
+                    connection.outbox.insert(contentsOf: connection.session.takeHeld(), at: 0)
                     connection.session.close()
                 }
                 await handle(event, connection: id, key: key)
@@ -44,7 +47,7 @@ extension IRCBridge {
             guard connection.state == .connecting else { return }
             connection.state = .connected
             // Registering leaves garbage (MOTD, events, tasks); many at once leave a lot.
-            HeapTrim.requestSoon()
+            HeapTrim.shared.requestSoon()
             connection.timer?.cancel()
             connection.timer = nil
             let waiters = connection.waiters

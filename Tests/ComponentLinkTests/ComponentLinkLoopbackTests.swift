@@ -69,6 +69,13 @@ private final class FakeComponentServer: @unchecked Sendable {
         return channel.localAddress!.port!
     }
 
+    /// Writes `text` to every open connection in one write.
+    func push(_ text: String) {
+        for connection in connections.withLockedValue({ $0 }) {
+            connection.writeAndFlush(connection.allocator.buffer(string: text), promise: nil)
+        }
+    }
+
     /// Drops every open connection, as a restarting server would.
     func dropConnections() async throws {
         for connection in connections.withLockedValue({ $0 }) {
@@ -281,5 +288,46 @@ final class ComponentLinkLoopbackTests: XCTestCase {
         XCTAssertFalse(link.isEstablished)
         running.cancel()
         try await server.stop()
+    }
+
+    /// Stanzas that arrive in one read reach the gateway as one event, in order; what arrives
+    /// before the server goes away is reported before the link is down.
+    func testStanzasOfOneReadAreReportedTogether() async throws {
+        let server = FakeComponentServer()
+        let port = try await server.start()
+        let link = makeLink(port: port)
+        let running = Task { try await link.run() }
+        let first = try await linkEvents(1, of: link.events, "the link coming up")
+        XCTAssertEqual(first, [.established])
+
+        let incoming = (1...3).map { "<message xmlns='jabber:component:accept' from='u@localhost/r' to='a@gw.localhost' id='in\($0)'><body>\($0)</body></message>" }
+        server.push(incoming.joined())
+        let batch = try await linkEvents(1, of: link.events, "the pushed stanzas")
+        XCTAssertEqual(batch.map(Self.stanzaIDs), [["in1", "in2", "in3"]], "one write, one event, in order")
+
+        server.push(incoming[0])
+        try await server.dropConnections()
+        let last = try await linkEvents(2, of: link.events, "the last stanza and the drop")
+        XCTAssertEqual(last.first.map(Self.stanzaIDs), ["in1"], "the stanza before the drop comes first")
+        if case .down = last.last {} else { XCTFail("the link goes down after its last stanza: \(last)") }
+        running.cancel()
+        try await server.stop()
+    }
+
+    private static func stanzaIDs(_ event: LinkEvent) -> [String] {
+        guard case .stanzas(let elements) = event else { return [] }
+        return elements.map { $0[attribute: "id"] ?? "" }
+    }
+
+    /// The next `count` events of the link, waited for with a bound.
+    private func linkEvents(_ count: Int, of stream: AsyncStream<LinkEvent>, _ what: String) async throws -> [LinkEvent] {
+        try await withTimeout(10, what) {
+            var events: [LinkEvent] = []
+            for await event in stream {
+                events.append(event)
+                if events.count == count { break }
+            }
+            return events
+        }
     }
 }

@@ -1,19 +1,38 @@
 import GatewayCore
+import Synchronization
 import XCTest
 
 final class HeapTrimTests: XCTestCase {
     /// Requests in a burst lead to one trim, once they have stopped for the quiet period.
     func testABurstOfRequestsTrimsOnceAfterItEnds() async throws {
-        let before = HeapTrim.trimCount
+        let trimmed = Mutex(0)
+        let trimmer = HeapTrim(quietPeriod: .seconds(1), maximumDelay: .seconds(60)) { trimmed.withLock { $0 += 1 } }
         for _ in 0..<5 {
-            HeapTrim.requestSoon()
-            try await Task.sleep(for: .milliseconds(100))
+            trimmer.requestSoon()
+            try await Task.sleep(for: .milliseconds(10))
         }
-        XCTAssertEqual(HeapTrim.trimCount, before, "not while requests keep coming")
+        XCTAssertEqual(trimmer.trimCount, 0, "not while requests keep coming")
+        try await waitUntil("the trim") { trimmer.trimCount > 0 }
+        XCTAssertEqual(trimmed.withLock { $0 }, 1, "one trim for the burst")
+    }
+
+    /// A steady stream of requests still trims, at the latest the maximum delay after the first.
+    func testSteadyRequestsTrimByTheMaximumDelay() async throws {
+        let trimmer = HeapTrim(quietPeriod: .seconds(60), maximumDelay: .milliseconds(200)) {}
+        let start = ContinuousClock.now
+        trimmer.requestSoon()
+        try await waitUntil("the trim") {
+            trimmer.requestSoon()
+            return trimmer.trimCount > 0
+        }
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(30), "not held off by the quiet period")
+    }
+
+    private func waitUntil(_ what: String, _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
-        while HeapTrim.trimCount == before, ContinuousClock.now < deadline {
+        while !condition() {
+            guard ContinuousClock.now < deadline else { return XCTFail("timed out waiting for \(what)") }
             try await Task.sleep(for: .milliseconds(20))
         }
-        XCTAssertEqual(HeapTrim.trimCount, before + 1, "one trim for the burst")
     }
 }

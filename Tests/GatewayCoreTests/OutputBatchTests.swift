@@ -19,6 +19,19 @@ final class OutputBatchTests: XCTestCase {
         XCTAssertEqual(log.names, ["a", "b"], "released once")
     }
 
+    /// Releasing early hands over what is held and goes on holding.
+    func testReleaseHandsOverAndKeepsHolding() {
+        let log = ReleaseLog()
+        let a = Output("a", log)
+        let batch = OutputBatch()
+        XCTAssertTrue(batch.hold(a))
+        batch.release()
+        XCTAssertEqual(log.names, ["a"])
+        XCTAssertTrue(batch.hold(a), "still holding after an early release")
+        batch.end()
+        XCTAssertEqual(log.names, ["a", "a"])
+    }
+
     /// A batch is current only while several stanzas are handled together.
     func testHandlingSetsABatchOnlyForSeveral() async {
         let seen = ReleaseLog()

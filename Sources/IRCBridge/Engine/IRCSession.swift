@@ -184,6 +184,15 @@ public final class IRCSession: Sendable {
     /// How many lines wait for their batch to end (for tests).
     var heldLineCount: Int { held.withLock { $0.count } }
 
+    /// Takes the lines held for a batch back from the session, which will not send them: for a
+    /// connection that has ended, whose lines are to go out on the next one.
+    public func takeHeld() -> [String] {
+        held.withLock { held in
+            defer { held = [] }
+            return held
+        }
+    }
+
     /// Hands held lines and then `lines` to the loop in one job. Under the lock, so two
     /// threads releasing one after the other cannot reach the loop in the other order.
     private func submitHeld(then lines: [String] = []) {
