@@ -64,18 +64,25 @@ extension IRCBridge {
 
     /// Opens the connection, trying the plan's ports in order while the server cannot be reached.
     func open(_ key: IRCBridgeConnection.Key, account: BridgeAccount) async -> Result<IRCBridgeConnection, BridgeError> {
-        let plan: IRCConnectionPlan
-        do throws(BridgeError) {
-            plan = try await connectionPlan(for: account, server: key.server)
-        } catch {
-            return .failure(error)
-        }
-        // Name resolution happens here, off the loop threads; the engine only takes IP literals.
-        let address: String
-        do throws(IRCHostResolver.Failure) {
-            address = try await IRCHostResolver.resolve(plan.host)[0]
-        } catch {
-            return .failure(BridgeError(.remoteServerNotFound, "The IRC server \(plan.host) could not be found: \(error.reason)"))
+        var account = account
+        var plan: IRCConnectionPlan
+        var address: String
+        while true {
+            do throws(BridgeError) {
+                plan = try await connectionPlan(for: account, server: key.server)
+            } catch {
+                return .failure(error)
+            }
+            // Name resolution happens here, off the loop threads; the engine only takes IP literals.
+            do throws(IRCHostResolver.Failure) {
+                address = try await IRCHostResolver.resolve(plan.host)[0]
+            } catch {
+                return .failure(BridgeError(.remoteServerNotFound, "The IRC server \(plan.host) could not be found: \(error.reason)"))
+            }
+            // The user may have registered again (a new nick, say) while this was planned: then
+            // plan again for what holds now, rather than connect with the old registration.
+            guard let current = accounts[key.user], current != account else { break }
+            account = current
         }
         var failure = BridgeError(.remoteServerTimeout, "No port to connect to \(key.server)")
         for (index, port) in plan.ports.enumerated() {

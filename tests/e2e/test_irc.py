@@ -3,6 +3,9 @@ IRC client, and back."""
 
 from __future__ import annotations
 
+import time
+import xml.etree.ElementTree as ET
+
 import pytest
 
 from harness.irc_gateway import IRC_DOMAIN
@@ -110,3 +113,42 @@ def test_several_resources_share_one_irc_connection(irc_setup):
         laptop.wait_for(is_message(sender=contact("bob_irc"), body="to all of you"), "the reply on the laptop", since=mark_laptop)
     finally:
         laptop.close()
+
+
+def test_registering_again_while_the_connection_opens_uses_the_new_nick(irc_setup):
+    """Registering again with a new nick right as the user comes online (which opens the IRC
+    connection for her contacts) leaves her on IRC under the new nick. A hand-driven client hit
+    the race this guards against (the opening planned with the old registration) about one run in
+    two; here the timing rarely lines up, so this checks the outcome more than the race."""
+    alice, bob, _, _ = irc_setup
+    mark = alice.mark()
+    alice.presence(to=contact("bob_irc"), type_="subscribe")  # a contact: coming online connects
+    alice.wait_for(lambda el: el.tag == "{jabber:client}presence" and el.get("from") == contact("bob_irc")
+                   and el.get("type") is None, "bob online", timeout=20, since=mark)
+    alice.presence(type_="unavailable")
+    wait_until_off_irc(bob, "alice_xmpp")
+    # Coming online opens the connection on its own; the new registration comes right behind,
+    # in the same write.
+    iq_id = alice.new_id("reg")
+    alice.send_raw("<presence/>"
+                   f"<iq type='set' to='{IRC_DOMAIN}' id='{iq_id}'><query xmlns='jabber:iq:register'>"
+                   "<nick>alice_new</nick></query></iq>")
+    reply = alice.wait_for(lambda el: el.tag == "{jabber:client}iq" and el.get("id") == iq_id, "the registration's answer")
+    assert reply.get("type") == "result", ET.tostring(reply)
+    alice.send_message(contact("bob_irc"), "after", receipt=False)
+    bob.wait_for(lambda line: line.startswith(":alice_new!") and line.endswith("PRIVMSG bob_irc :after"),
+                 "the message from the new nick", timeout=30)
+    assert not any(line.startswith(":alice_xmpp!") and line.endswith(":after") for line in bob.lines)
+
+
+def wait_until_off_irc(watcher, nick: str, timeout: float = 20.0) -> None:
+    """Asks ISON until `nick` is no longer on the server (QUIT only reaches shared channels)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        since = len(watcher.lines)
+        watcher.send(f"ISON {nick}")
+        reply = watcher.wait_for(lambda line: f" 303 {watcher.nick} :" in line, "the ISON reply", since=since)
+        if nick not in reply.split(" :", 1)[1].split():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{nick} still on IRC after {timeout:g}s")
