@@ -169,9 +169,9 @@ final class ComponentLinkLoopbackTests: XCTestCase {
     }
 
     /// The first `count` values of `stream`, waited for with a bound.
-    private func first(_ count: Int, of stream: AsyncStream<Int>, _ what: String) async throws -> [Int] {
+    private func first<Value: Sendable>(_ count: Int, of stream: AsyncStream<Value>, _ what: String) async throws -> [Value] {
         try await withTimeout(10, what) {
-            var values: [Int] = []
+            var values: [Value] = []
             for await value in stream {
                 values.append(value)
                 if values.count == count { break }
@@ -297,17 +297,17 @@ final class ComponentLinkLoopbackTests: XCTestCase {
         let port = try await server.start()
         let link = makeLink(port: port)
         let running = Task { try await link.run() }
-        let first = try await linkEvents(1, of: link.events, "the link coming up")
-        XCTAssertEqual(first, [.established])
+        let comingUp = try await first(1, of: link.events, "the link coming up")
+        XCTAssertEqual(comingUp, [.established])
 
         let incoming = (1...3).map { "<message xmlns='jabber:component:accept' from='u@localhost/r' to='a@gw.localhost' id='in\($0)'><body>\($0)</body></message>" }
         server.push(incoming.joined())
-        let batch = try await linkEvents(1, of: link.events, "the pushed stanzas")
+        let batch = try await first(1, of: link.events, "the pushed stanzas")
         XCTAssertEqual(batch.map(Self.stanzaIDs), [["in1", "in2", "in3"]], "one write, one event, in order")
 
         server.push(incoming[0])
         try await server.dropConnections()
-        let last = try await linkEvents(2, of: link.events, "the last stanza and the drop")
+        let last = try await first(2, of: link.events, "the last stanza and the drop")
         XCTAssertEqual(last.first.map(Self.stanzaIDs), ["in1"], "the stanza before the drop comes first")
         if case .down = last.last {} else { XCTFail("the link goes down after its last stanza: \(last)") }
         running.cancel()
@@ -317,17 +317,5 @@ final class ComponentLinkLoopbackTests: XCTestCase {
     private static func stanzaIDs(_ event: LinkEvent) -> [String] {
         guard case .stanzas(let elements) = event else { return [] }
         return elements.map { $0[attribute: "id"] ?? "" }
-    }
-
-    /// The next `count` events of the link, waited for with a bound.
-    private func linkEvents(_ count: Int, of stream: AsyncStream<LinkEvent>, _ what: String) async throws -> [LinkEvent] {
-        try await withTimeout(10, what) {
-            var events: [LinkEvent] = []
-            for await event in stream {
-                events.append(event)
-                if events.count == count { break }
-            }
-            return events
-        }
     }
 }

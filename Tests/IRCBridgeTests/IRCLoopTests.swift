@@ -212,17 +212,8 @@ final class IRCLoopTests: XCTestCase {
     }
 
     func testConcurrentSendersFromManyTasks() async throws {
-        server = try NgircdTestServer()
-        let group = IRCLoopGroup(threads: 2)
-        self.group = group
-        let sender = group.makeSession()
-        let receiver = group.makeSession()
-        let senderLog = EventLog(sender.events)
-        let receiverLog = EventLog(receiver.events)
-        sender.connect(config("flood_sender"))
-        receiver.connect(config("flood_receiver"))
-        try await senderLog.waitFor("sender registered") { $0.isConnected }
-        try await receiverLog.waitFor("receiver registered") { $0.isConnected }
+        let (sender, senderLog, receiver, receiverLog) = try await registeredPair("flood_sender", "flood_receiver", threads: 2)
+        defer { withExtendedLifetime(receiver) {} }
 
         let tasks = 8, perTask = 100
         await withTaskGroup(of: Void.self) { group in
@@ -242,10 +233,7 @@ final class IRCLoopTests: XCTestCase {
             return false
         }
         // Per task, order is preserved.
-        let texts: [String] = await receiverLog.events.compactMap {
-            if case .message(.privmsg, _, _, let p) = $0 { return p.last }
-            return nil
-        }
+        let texts = await privmsgTexts(receiverLog)
         for t in 0..<tasks {
             let mine = texts.filter { $0.hasPrefix("task \(t) ") }
             XCTAssertEqual(mine, (0..<perTask).map { "task \(t) line \($0) % padding padding padding padding" })
@@ -257,17 +245,8 @@ final class IRCLoopTests: XCTestCase {
     /// Lines sent while an output batch is current wait for its end and then go in one
     /// hand-over; a send outside the batch meanwhile takes them along first, so order holds.
     func testLinesOfAnOutputBatchAreHeldUntilItEnds() async throws {
-        server = try NgircdTestServer()
-        let group = IRCLoopGroup(threads: 1)
-        self.group = group
-        let sender = group.makeSession()
-        let receiver = group.makeSession()
-        let receiverLog = EventLog(receiver.events)
-        let senderLog = EventLog(sender.events)
-        sender.connect(config("batch_sender"))
-        receiver.connect(config("batch_receiver"))
-        try await senderLog.waitFor("sender registered") { $0.isConnected }
-        try await receiverLog.waitFor("receiver registered") { $0.isConnected }
+        let (sender, _, receiver, receiverLog) = try await registeredPair("batch_sender", "batch_receiver", threads: 1)
+        defer { withExtendedLifetime(receiver) {} }
 
         let first = OutputBatch()
         OutputBatch.$current.withValue(first) {
@@ -295,10 +274,32 @@ final class IRCLoopTests: XCTestCase {
             if case .message(.privmsg, _, _, let p) = $0 { return p.last?.hasPrefix("line ") == true || p.last == "not held" }
             return false
         }
-        let texts: [String] = await receiverLog.events.compactMap {
+        let texts = await privmsgTexts(receiverLog)
+        XCTAssertEqual(texts, ["line 1", "line 2", "line 3", "line 4", "not held", "line 5", "line 6", "line 7"])
+    }
+
+    /// A fresh ngircd with two registered sessions on a new loop group, each with its events. The
+    /// caller keeps both sessions alive: dropping one closes it.
+    private func registeredPair(_ senderNick: String, _ receiverNick: String, threads: Int) async throws -> (IRCSession, EventLog, IRCSession, EventLog) {
+        server = try NgircdTestServer()
+        let group = IRCLoopGroup(threads: threads)
+        self.group = group
+        let sender = group.makeSession()
+        let receiver = group.makeSession()
+        let senderLog = EventLog(sender.events)
+        let receiverLog = EventLog(receiver.events)
+        sender.connect(config(senderNick))
+        receiver.connect(config(receiverNick))
+        try await senderLog.waitFor("sender registered") { $0.isConnected }
+        try await receiverLog.waitFor("receiver registered") { $0.isConnected }
+        return (sender, senderLog, receiver, receiverLog)
+    }
+
+    /// The texts of the private messages `log` has seen, in order.
+    private func privmsgTexts(_ log: EventLog) async -> [String] {
+        await log.events.compactMap {
             if case .message(.privmsg, _, _, let p) = $0 { return p.last }
             return nil
         }
-        XCTAssertEqual(texts, ["line 1", "line 2", "line 3", "line 4", "not held", "line 5", "line 6", "line 7"])
     }
 }
