@@ -151,9 +151,7 @@ public final class IRCSession: Sendable {
     /// Connects (or reconnects: any previous connection is dropped first, and a fresh
     /// libircclient session is used every time).
     public func connect(_ config: IRCConnectionConfig) {
-        submitHeld()
-        let core = core
-        core.loop.submit { core.connectOnLoop(config) }
+        submitHeld { $0.connectOnLoop(config) }
     }
 
     /// Queues one complete IRC line, without CRLF. Lines go out in call order.
@@ -193,30 +191,29 @@ public final class IRCSession: Sendable {
         }
     }
 
-    /// Hands held lines and then `lines` to the loop in one job. Under the lock, so two
-    /// threads releasing one after the other cannot reach the loop in the other order.
-    private func submitHeld(then lines: [String] = []) {
+    /// Hands held lines, then `lines`, then `command` to the loop in one job. Under the lock,
+    /// so two threads submitting one after the other cannot reach the loop in the other order.
+    private func submitHeld(then lines: [String] = [], command: (@Sendable (SessionCore) -> Void)? = nil) {
         let core = core
         held.withLock { held in
             let all = held.isEmpty ? lines : held + lines
             held = []
-            guard !all.isEmpty else { return }
-            core.loop.submit { core.enqueueOnLoop(all) }
+            guard !all.isEmpty || command != nil else { return }
+            core.loop.submit {
+                if !all.isEmpty { core.enqueueOnLoop(all) }
+                command?(core)
+            }
         }
     }
 
     /// Sends QUIT after everything queued and waits (bounded) for the server to close.
     public func disconnect(quitMessage: String? = nil, timeout: Duration = .seconds(3)) {
-        submitHeld()
-        let core = core
-        core.loop.submit { core.disconnectOnLoop(quitMessage: quitMessage, timeout: timeout) }
+        submitHeld { $0.disconnectOnLoop(quitMessage: quitMessage, timeout: timeout) }
     }
 
     /// Drops the connection at once, removes the session from its loop, finishes `events`.
     public func close() {
-        submitHeld()
-        let core = core
-        core.loop.submit { core.closeOnLoop(reason: nil) }
+        submitHeld { $0.closeOnLoop(reason: nil) }
     }
 }
 
