@@ -1,6 +1,8 @@
 // The libircclient engine against a real ngircd on loopback.
 
+import Dispatch
 import GatewayCore
+import Synchronization
 import XCTest
 @testable import IRCBridge
 
@@ -276,6 +278,93 @@ final class IRCLoopTests: XCTestCase {
         }
         let texts = await privmsgTexts(receiverLog)
         XCTAssertEqual(texts, ["line 1", "line 2", "line 3", "line 4", "not held", "line 5", "line 6", "line 7"])
+    }
+
+    /// A send to a loop that waits in select() is written by the sending thread, without waking
+    /// the loop; lines still arrive complete and in order.
+    func testSendsToAnIdleLoopAreWrittenByTheSender() async throws {
+        // Two loop threads: the receiver's reads keep the other loop busy, not the sender's.
+        let (sender, _, receiver, receiverLog) = try await registeredPair("direct_sender", "direct_receiver", threads: 2)
+        defer { withExtendedLifetime(receiver) {} }
+        XCTAssertNotEqual(sender.loopIndex, receiver.loopIndex)
+        let loop = group!.loops[sender.loopIndex]
+        let before = loop.directJobs.load(ordering: .relaxed)
+
+        for i in 1...20 {
+            sender.send("PRIVMSG direct_receiver :direct \(i)")
+            try await receiverLog.waitForCount("line \(i)", i) {
+                if case .message(.privmsg, _, _, let p) = $0 { return p.last?.hasPrefix("direct ") == true }
+                return false
+            }
+        }
+        let texts = await privmsgTexts(receiverLog)
+        XCTAssertEqual(texts, (1...20).map { "direct \($0)" })
+        // The loop takes its lock for a moment every select() timeout; a send meeting it is
+        // queued instead, which is rare, not wrong.
+        XCTAssertGreaterThanOrEqual(loop.directJobs.load(ordering: .relaxed) - before, 15)
+    }
+
+    /// `perform` never overtakes: while the loop thread runs a job or one waits in the queue, it
+    /// queues behind them; on an idle loop it runs at once on the caller's thread.
+    func testPerformKeepsSubmissionOrder() throws {
+        let group = IRCLoopGroup(threads: 1, selectTimeoutMilliseconds: 10_000)
+        self.group = group
+        let loop = group.loops[0]
+        let order = Mutex<[String]>([])
+        let entered = DispatchSemaphore(value: 0)
+        let proceed = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+
+        loop.submit {
+            entered.signal()
+            proceed.wait()
+            order.withLock { $0.append("first") }
+        }
+        XCTAssertEqual(entered.wait(timeout: .now() + 5), .success)
+        loop.submit { order.withLock { $0.append("second") } }
+        loop.perform { direct in
+            order.withLock { $0.append("third, direct: \(direct)") }
+            done.signal()
+        }
+        proceed.signal()
+        XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
+        XCTAssertEqual(order.withLock { $0 }, ["first", "second", "third, direct: false"])
+
+        // Once the loop is back in select(), a job runs before perform returns.
+        let deadline = ContinuousClock.now + .seconds(5)
+        var ranDirectly = false
+        while !ranDirectly, ContinuousClock.now < deadline {
+            let ran = Mutex(false)
+            loop.perform { direct in ran.withLock { $0 = direct } }
+            ranDirectly = ran.withLock { $0 }
+        }
+        XCTAssertTrue(ranDirectly, "an idle loop lets the caller run the job")
+    }
+
+    /// A server that dies while lines are being sent ends the connection once, with an error;
+    /// lines after that are reported as not sent; nothing crashes (no SIGPIPE either).
+    func testServerDyingDuringAFloodEndsTheConnectionOnce() async throws {
+        let (sender, senderLog, receiver, _) = try await registeredPair("dying_sender", "dying_receiver", threads: 2)
+        defer { withExtendedLifetime(receiver) {} }
+        let flood = Task.detached {
+            for i in 0..<3000 {
+                sender.send("PRIVMSG dying_receiver :flood \(i) padding padding padding padding padding")
+                if i % 50 == 0 { await Task.yield() }
+            }
+        }
+        server!.stop()
+        await flood.value
+        try await senderLog.waitFor("disconnected", timeout: .seconds(10)) {
+            if case .disconnected(_?, false, _) = $0 { return true }
+            return false
+        }
+        sender.send("PRIVMSG dying_receiver :after the end")
+        try await senderLog.waitFor("send after the end fails") {
+            if case .sendFailed(let line, let e) = $0 { return line.hasSuffix("after the end") && e.code == IRCError.invalidState }
+            return false
+        }
+        let ends = await senderLog.count { if case .disconnected = $0 { return true }; return false }
+        XCTAssertEqual(ends, 1)
     }
 
     /// A fresh ngircd with two registered sessions on a new loop group, each with its events. The

@@ -6,9 +6,16 @@
 //   `irc_add_select_descriptors` and served with `irc_process_select_descriptors`. There is no
 //   thread per connection and `irc_run` is never called.
 // - libircclient is not thread-safe (Debian builds it without its optional mutexes), so every
-//   call into it happens on the owning loop thread. Swift code elsewhere only enqueues jobs
-//   (a lock-protected FIFO) and wakes the loop through a self-pipe; select() also has a bounded
-//   timeout (250 ms by default) as a fallback and to run deadlines (connect / QUIT timeouts).
+//   call into it happens under the loop's engine lock. The loop thread holds that lock except
+//   while it waits in select(). Swift code elsewhere enqueues jobs (a lock-protected FIFO) and
+//   wakes the loop through a self-pipe; select() also has a bounded timeout (250 ms by default)
+//   as a fallback and to run deadlines (connect / QUIT timeouts).
+// - Sending is the exception that makes the lock worth having: a thread with lines for a
+//   registered session takes the engine lock if it is free and nothing is queued before it, and
+//   writes them itself (`perform`). Waking the loop thread for every message cost a pipe write,
+//   two select() calls and a context switch; this costs a poll() and the send(). Only the loop
+//   thread creates or destroys libircclient sessions and their sockets, so a socket is never
+//   closed under its select().
 // - A new session goes to the loop with the fewest sessions.
 //
 // select() limit: Debian's libircclient is built with _FORTIFY_SOURCE, so FD_SET on a descriptor
@@ -38,6 +45,9 @@ public final class IRCLoopGroup: Sendable {
     ///   - selectTimeout: upper bound of one select() wait, in milliseconds.
     public init(threads: Int = 2, selectTimeoutMilliseconds: Int = 250) {
         precondition(threads >= 1, "an IRC loop group needs at least one thread")
+        // libircclient writes with send(fd, buf, len, 0): a server that went away would raise
+        // SIGPIPE and end the process. The write's error is what we want instead.
+        _ = signal(SIGPIPE, SIG_IGN)
         loops = (0..<threads).map { IRCLoop(index: $0, selectTimeoutMilliseconds: selectTimeoutMilliseconds) }
         for loop in loops { loop.start() }
     }
@@ -75,6 +85,8 @@ public final class IRCLoop: @unchecked Sendable {
     /// Number of sessions assigned (created and not yet closed).
     let load = Atomic<Int>(0)
     public var sessionCount: Int { load.load(ordering: .relaxed) }
+    /// How many ``perform(_:)`` jobs ran on their caller's thread (for tests).
+    let directJobs = Atomic<Int>(0)
 
     private struct Pending {
         var jobs: [@Sendable () -> Void] = []
@@ -82,6 +94,9 @@ public final class IRCLoop: @unchecked Sendable {
         var stopping = false
     }
     private let pending = Mutex<Pending>(Pending())
+    /// Held by whoever calls into libircclient or touches the state below: the loop thread
+    /// (except while in select()) or a sender in `perform`.
+    private let engine = Mutex<Void>(())
     private let wakeRead: Int32
     private let wakeWrite: Int32
     private let selectTimeoutMilliseconds: Int
@@ -89,7 +104,7 @@ public final class IRCLoop: @unchecked Sendable {
     /// Thread id of the loop thread once running (for `isOnLoopThread`).
     private let loopThreadID = Atomic<UInt>(0)
 
-    // Loop thread only.
+    // Under `engine` only.
     private var sessions: [ObjectIdentifier: SessionCore] = [:]
     private var running = true
 
@@ -124,6 +139,32 @@ public final class IRCLoop: @unchecked Sendable {
             if state.stopping { return false }
             state.jobs.append(job)
             if state.wakePending { return false }
+            state.wakePending = true
+            return true
+        }
+        if mustWake { wake() }
+    }
+
+    /// Runs `job` at once on the calling thread when the loop is waiting in select() and no job
+    /// is queued before it (`direct` is then true), otherwise like ``submit(_:)`` (`direct`
+    /// false, on the loop thread). Either way it runs under the engine lock, in submission order.
+    /// A direct job must not close or create sessions: the loop may be selecting on their sockets.
+    func perform(_ job: @escaping @Sendable (_ direct: Bool) -> Void) {
+        let ran = engine.withLockIfAvailable { _ -> Bool in
+            // Queued jobs came first: the loop thread cannot take them without this lock.
+            let queuedFirst = pending.withLock { $0.stopping || !$0.jobs.isEmpty }
+            if queuedFirst || !running { return false }
+            job(true)
+            directJobs.add(1, ordering: .relaxed)
+            return true
+        }
+        if ran != true { submit { job(false) } }
+    }
+
+    /// Makes the loop look at its sessions again (after a direct job left work for it).
+    func wakeUp() {
+        let mustWake: Bool = pending.withLock { state in
+            if state.stopping || state.wakePending { return false }
             state.wakePending = true
             return true
         }
@@ -168,7 +209,7 @@ public final class IRCLoop: @unchecked Sendable {
         if let tid { pthread_join(tid, nil) }
     }
 
-    // MARK: Loop thread
+    // MARK: Under the engine lock
 
     func register(_ core: SessionCore) { sessions[ObjectIdentifier(core)] = core }
 
@@ -194,20 +235,30 @@ public final class IRCLoop: @unchecked Sendable {
 
         var readSet = fd_set()
         var writeSet = fd_set()
-        while running {
-            runPendingJobs()
-            if !running { break }
+        var selected = false  // whether the sets hold select()'s answer, to be processed
+        while true {
+            let maxfd: Int32? = engine.withLock { _ in
+                if selected {
+                    for core in Array(sessions.values) {
+                        core.processDescriptors(read: &readSet, write: &writeSet)
+                    }
+                }
+                runPendingJobs()
+                guard running else { return nil }
 
-            let now = ContinuousClock.now
-            for core in Array(sessions.values) { core.onTick(now: now) }
+                let now = ContinuousClock.now
+                for core in Array(sessions.values) { core.onTick(now: now) }
 
-            readSet = fd_set()
-            writeSet = fd_set()
-            FDSet.insert(wakeRead, into: &readSet)
-            var maxfd = wakeRead
-            for core in sessions.values {
-                core.addDescriptors(read: &readSet, write: &writeSet, maxfd: &maxfd)
+                readSet = fd_set()
+                writeSet = fd_set()
+                FDSet.insert(wakeRead, into: &readSet)
+                var maxfd = wakeRead
+                for core in sessions.values {
+                    core.addDescriptors(read: &readSet, write: &writeSet, maxfd: &maxfd)
+                }
+                return maxfd
             }
+            guard let maxfd else { break }
 
             var timeout = timeval(
                 tv_sec: selectTimeoutMilliseconds / 1000,
@@ -215,6 +266,7 @@ public final class IRCLoop: @unchecked Sendable {
             )
             let n = select(maxfd + 1, &readSet, &writeSet, nil, &timeout)
             if n < 0 {
+                selected = false
                 if errno == EINTR { continue }
                 // EBADF would mean a session's socket vanished under us; process every session
                 // so libircclient reports it rather than spinning.
@@ -222,15 +274,13 @@ public final class IRCLoop: @unchecked Sendable {
                 writeSet = fd_set()
             }
             if FDSet.contains(wakeRead, readSet) { drainWakePipe() }
-            if n > 0 {
-                for core in Array(sessions.values) {
-                    core.processDescriptors(read: &readSet, write: &writeSet)
-                }
-            }
+            selected = n > 0
         }
         // Shutdown: close every session still here.
-        for core in Array(sessions.values) { core.closeOnLoop(reason: "IRC loop stopped") }
-        sessions.removeAll()
+        engine.withLock { _ in
+            for core in Array(sessions.values) { core.closeOnLoop(reason: "IRC loop stopped") }
+            sessions.removeAll()
+        }
     }
 
     private func runPendingJobs() {

@@ -198,10 +198,13 @@ public final class IRCSession: Sendable {
         held.withLock { held in
             let all = held.isEmpty ? lines : held + lines
             held = []
-            guard !all.isEmpty || command != nil else { return }
-            core.loop.submit {
-                if !all.isEmpty { core.enqueueOnLoop(all) }
-                command?(core)
+            if let command {
+                core.loop.submit {
+                    if !all.isEmpty { core.enqueueOnLoop(all) }
+                    command(core)
+                }
+            } else if !all.isEmpty {
+                core.loop.perform { direct in core.send(all, direct: direct) }
             }
         }
     }
@@ -223,7 +226,8 @@ extension IRCSession: HeldOutput {
 
 // MARK: Loop-thread side
 
-/// Everything here except `loop`, `deliver` and `finish` is touched only on `loop`'s thread.
+/// Everything here except `loop`, `deliver` and `finish` is touched only under `loop`'s engine
+/// lock: on the loop thread, or in a direct job (``IRCLoop/perform(_:)``) on a sender's thread.
 final class SessionCore: @unchecked Sendable {
     let loop: IRCLoop
     private let deliver: @Sendable (IRCEvent) -> Void
@@ -243,6 +247,9 @@ final class SessionCore: @unchecked Sendable {
     private var outboxHead = 0
     private var socketFD: Int32 = -1
     private var announcedTCP = false
+    /// libircclient's error code when a write from a sender's thread failed; the loop thread
+    /// ends the connection, as the socket's select() is its business.
+    private var senderWriteFailure: Int32?
 
     init(loop: IRCLoop, deliver: @escaping @Sendable (IRCEvent) -> Void, finish: @escaping @Sendable () -> Void) {
         self.loop = loop
@@ -323,6 +330,51 @@ final class SessionCore: @unchecked Sendable {
         pumpOutbox()
     }
 
+    /// Queues lines. In a direct job also writes them out, leaving the loop thread whatever
+    /// the socket does not take now.
+    func send(_ lines: [String], direct: Bool) {
+        enqueueOnLoop(lines)
+        if direct, !flushFromSender() { loop.wakeUp() }
+    }
+
+    /// Writes what libircclient buffered for a registered session while the socket takes it.
+    /// Returns whether nothing is left for the loop thread to do.
+    private func flushFromSender() -> Bool {
+        guard let handle else { return true }
+        guard case .registered = phase else { return pendingCount == 0 && !libircclientHasOutput }
+        for _ in 0..<Self.senderWriteRounds {
+            var readSet = fd_set()
+            var writeSet = fd_set()
+            var fd: Int32 = -1
+            guard irc_add_select_descriptors(handle, &readSet, &writeSet, &fd) == 0, fd >= 0 else { return false }
+            guard FDSet.contains(fd, writeSet) else { return pendingCount == 0 }
+            // libircclient's send() retries on EAGAIN: only hand it a socket that takes bytes now.
+            var probe = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            guard poll(&probe, 1, 0) == 1, probe.revents == Int16(POLLOUT) else { return false }
+            readSet = fd_set()
+            if irc_process_select_descriptors(handle, &readSet, &writeSet) != 0 {
+                senderWriteFailure = irc_errno(handle)
+                return false
+            }
+            pumpOutbox()
+        }
+        return pendingCount == 0 && !libircclientHasOutput
+    }
+
+    /// A sender writes at most this many libircclient buffers (4 KiB each) before leaving the
+    /// rest to the loop thread, so a long backlog does not keep the engine lock.
+    private static let senderWriteRounds = 8
+
+    /// Whether libircclient holds a complete line not yet written.
+    private var libircclientHasOutput: Bool {
+        guard let handle else { return false }
+        var readSet = fd_set()
+        var writeSet = fd_set()
+        var fd: Int32 = -1
+        guard irc_add_select_descriptors(handle, &readSet, &writeSet, &fd) == 0, fd >= 0 else { return false }
+        return FDSet.contains(fd, writeSet)
+    }
+
     func disconnectOnLoop(quitMessage: String?, timeout: Duration) {
         switch phase {
         case .registered:
@@ -349,6 +401,7 @@ final class SessionCore: @unchecked Sendable {
     // Loop hooks
 
     func onTick(now: ContinuousClock.Instant) {
+        if endAfterSenderWriteFailure() { return }
         switch phase {
         case .connecting(let deadline) where now >= deadline:
             dropConnection(error: IRCError(code: IRCError.timeout, message: "registration timed out"), requested: false)
@@ -375,13 +428,9 @@ final class SessionCore: @unchecked Sendable {
         // Only hand over sessions whose socket is ready: libircclient treats a call in the
         // CONNECTING state without writability as an error on some paths.
         guard FDSet.contains(socketFD, read) || FDSet.contains(socketFD, write) else { return }
+        if endAfterSenderWriteFailure() { return }
         if irc_process_select_descriptors(handle, &read, &write) != 0 {
-            let code = irc_errno(handle)
-            if case .quitting = phase {
-                dropConnection(error: nil, requested: true)
-            } else {
-                dropConnection(error: IRCError(libircCode: code == 0 ? LIBIRC_ERR_CLOSED : code), requested: false)
-            }
+            connectionFailed(code: irc_errno(handle))
             return
         }
         if !announcedTCP, irc_is_connected(handle) != 0 {
@@ -402,6 +451,22 @@ final class SessionCore: @unchecked Sendable {
     }
 
     // Internals
+
+    private func connectionFailed(code: Int32) {
+        if case .quitting = phase {
+            dropConnection(error: nil, requested: true)
+        } else {
+            dropConnection(error: IRCError(libircCode: code == 0 ? LIBIRC_ERR_CLOSED : code), requested: false)
+        }
+    }
+
+    /// Ends the connection a sender's write found broken. Returns whether it did.
+    private func endAfterSenderWriteFailure() -> Bool {
+        guard let code = senderWriteFailure else { return false }
+        senderWriteFailure = nil
+        connectionFailed(code: code)
+        return true
+    }
 
     private func pumpOutbox() {
         guard let handle, outboxHead < outbox.count else { return }
@@ -441,6 +506,7 @@ final class SessionCore: @unchecked Sendable {
             self.handle = nil
         }
         socketFD = -1
+        senderWriteFailure = nil
         if case .closed = phase {} else { phase = .idle }
         emit(.disconnected(error: error, requested: requested, unsentLines: unsent))
     }
