@@ -45,12 +45,16 @@ actor SentMessageLog {
 
 /// The newest sends by foreign id, up to a capacity; the oldest is forgotten first. Most delivery
 /// reports come within seconds and are answered from here.
+///
+/// The sends themselves sit in a ring, in insertion order; the index maps an id to its insertion
+/// number only. Inserting touches the ring slot and the index twice (forget, add). A dictionary of
+/// whole sends made every insert a few cache misses in a table of 10 000 large entries.
 struct RecentSends {
     private let capacity: Int
-    /// Each send with the number of its insertion.
-    private var byID: [String: (sent: SentMessage, number: Int)] = [:]
-    /// Insertions in order, as a ring: `order[number % capacity]`.
-    private var order: [(id: String, number: Int)] = []
+    /// Insertion number of the newest send of each id.
+    private var index: [String: Int] = [:]
+    /// Sends in insertion order, as a ring: `ring[number % capacity]`.
+    private var ring: [SentMessage] = []
     private var inserted = 0
 
     init(capacity: Int) {
@@ -58,21 +62,25 @@ struct RecentSends {
         self.capacity = capacity
     }
 
-    subscript(legacyMessageID: String) -> SentMessage? { byID[legacyMessageID]?.sent }
+    subscript(legacyMessageID: String) -> SentMessage? {
+        guard let number = index[legacyMessageID] else { return nil }
+        return ring[number % capacity]
+    }
 
-    var count: Int { byID.count }
+    var count: Int { index.count }
 
     mutating func insert(_ sent: SentMessage) {
-        let entry = (id: sent.legacyMessageID, number: inserted)
-        if order.count < capacity {
-            order.append(entry)
+        let slot = inserted % capacity
+        if ring.count < capacity {
+            ring.append(sent)
         } else {
-            let oldest = order[inserted % capacity]
             // An id used again since is younger than this slot: keep it.
-            if byID[oldest.id]?.number == oldest.number { byID[oldest.id] = nil }
-            order[inserted % capacity] = entry
+            if let position = index.index(forKey: ring[slot].legacyMessageID), index.values[position] == inserted - capacity {
+                index.remove(at: position)
+            }
+            ring[slot] = sent
         }
-        byID[sent.legacyMessageID] = (sent, inserted)
+        index[sent.legacyMessageID] = inserted
         inserted += 1
     }
 }

@@ -59,7 +59,7 @@ extension IRCBridge {
         let connection = try await joinedConnection(room, account)
         let (name, _) = try channel(room)
         do throws(IRCLineError) {
-            enqueue(try IRCLineSplitter(nick: connection.nick).lines(.privmsg, target: name, body: body).map(Self.withoutLineEnd),
+            enqueue(try IRCLineSplitter(nick: connection.nick).lines(.privmsg, target: name, body: body, lineEnd: ""),
                     on: connection, batchable: true)
         } catch {
             throw BridgeError(.notAcceptable, "\(error)")

@@ -182,7 +182,7 @@ public actor IRCBridge: Bridge {
             do throws(IRCLineError) {
                 // Without a connection our nick may change; the longest allowed keeps lines short enough.
                 let ownNick = connection?.nick ?? String(repeating: "n", count: settings.maxNickLength)
-                lines = try IRCLineSplitter(nick: ownNick).lines(.privmsg, target: nick, body: message.body).map(Self.withoutLineEnd)
+                lines = try IRCLineSplitter(nick: ownNick).lines(.privmsg, target: nick, body: message.body, lineEnd: "")
             } catch {
                 throw BridgeError(.notAcceptable, "\(error)")
             }
@@ -190,8 +190,9 @@ public actor IRCBridge: Bridge {
             nextMessageNumber += 1
             let id = "irc-\(nextMessageNumber)"
             if let connection {
-                connection.lastSent[connection.caseMapping.fold(nick)] = id
-                connection.conversations.insert(connection.caseMapping.fold(nick))
+                let folded = connection.caseMapping.fold(nick)
+                connection.lastSent[folded] = id
+                connection.conversations.insert(folded)
                 enqueue(lines, on: connection, batchable: true)
             } else if reconnecting[key] != nil {
                 reconnecting[key]?.lines += lines
@@ -219,6 +220,10 @@ public actor IRCBridge: Bridge {
     public nonisolated func normalizeAddress(_ input: String) -> Result<String, AddressError> {
         do throws(IRCAddressError) {
             let address = try IRCAddress(localpart: input, fixedServer: settings.fixedServer, maxNickLength: settings.maxNickLength)
+            // A local part from a JID comes lower-cased already, and is then its own normal form.
+            if settings.fixedServer == nil, !input.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) {
+                return .success(input)
+            }
             // Lower-cased like JID local parts (servers lower-case them anyway), so `Bob` and
             // `bob` are one contact; IRC's own case mapping applies on the wire.
             let lower = IRCAddress.lowercasedASCII

@@ -38,12 +38,17 @@ public enum IRCCaseMapping: Sendable, Hashable {
 
     /// `name` in its canonical (lower-case) form under this mapping. Two names are the same
     /// nick or channel exactly when their folds are equal.
+    ///
+    /// Works on UTF-8 bytes: only ASCII folds, and no byte of a multi-byte sequence is ASCII.
+    /// A name that is already folded comes back as it is, without a copy.
     public func fold(_ name: String) -> String {
-        var scalars = String.UnicodeScalarView()
-        for scalar in name.unicodeScalars {
-            scalars.append(fold(scalar))
-        }
-        return String(scalars)
+        let bytes = name.utf8
+        guard let first = bytes.firstIndex(where: { fold($0) != $0 }) else { return name }
+        var folded = [UInt8]()
+        folded.reserveCapacity(bytes.count)
+        folded.append(contentsOf: bytes[..<first])
+        for byte in bytes[first...] { folded.append(fold(byte)) }
+        return String(decoding: folded, as: UTF8.self)
     }
 
     /// Whether two names denote the same nick or channel under this mapping.
@@ -51,16 +56,16 @@ public enum IRCCaseMapping: Sendable, Hashable {
         fold(a) == fold(b)
     }
 
-    private func fold(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
-        switch scalar.value {
+    private func fold(_ byte: UInt8) -> UInt8 {
+        switch byte {
         case 0x41...0x5A:  // A-Z
-            return Unicode.Scalar(scalar.value + 0x20)!
+            return byte + 0x20
         case 0x5B, 0x5C, 0x5D:  // [ \ ]  →  { | }
-            return self == .ascii ? scalar : Unicode.Scalar(scalar.value + 0x20)!
+            return self == .ascii ? byte : byte + 0x20
         case 0x7E:  // ~ → ^ (only plain rfc1459)
-            return self == .rfc1459 ? "^" : scalar
+            return self == .rfc1459 ? UInt8(ascii: "^") : byte
         default:
-            return scalar
+            return byte
         }
     }
 }

@@ -57,7 +57,9 @@ public struct IRCLineSplitter: Sendable, Hashable {
     ///
     /// - Throws: ``IRCLineError/invalidParameter(_:reason:)`` for a bad target,
     ///   ``IRCLineError/lineTooLong(bytes:)`` when the target leaves too little room for text.
-    public func lines(_ verb: Verb = .privmsg, target: String, body: String) throws(IRCLineError) -> [String] {
+    ///
+    /// `lineEnd` ends each line: CR LF for the wire, nothing for an engine that adds its own.
+    public func lines(_ verb: Verb = .privmsg, target: String, body: String, lineEnd: String = "\r\n") throws(IRCLineError) -> [String] {
         try Self.validateTarget(target)
         var text = Substring(body)
         var isAction = false
@@ -77,7 +79,7 @@ public struct IRCLineSplitter: Sendable, Hashable {
         var result: [String] = []
         for message in Self.messages(in: text) {
             for chunk in Self.chunks(of: message, maxBytes: budget) {
-                result.append(head + (isAction ? Self.actionOpen + chunk + "\u{01}" : chunk) + "\r\n")
+                result.append(head + (isAction ? Self.actionOpen + chunk + "\u{01}" : chunk) + lineEnd)
             }
         }
         return result
@@ -88,6 +90,10 @@ public struct IRCLineSplitter: Sendable, Hashable {
     /// meaning in a chat line). The mIRC formatting codes are controls too: XMPP text never
     /// means them, so they are never sent.
     public static func messages<S: StringProtocol>(in text: S) -> [String] {
+        // Most bodies are one line of plain text: nothing to split or remove.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            return text.isEmpty ? [] : [String(text)]
+        }
         var result: [String] = []
         var current = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {

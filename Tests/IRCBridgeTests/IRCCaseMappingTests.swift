@@ -9,6 +9,7 @@ final class IRCCaseMappingTests: XCTestCase {
         XCTAssertTrue(m.equals("Bob[away]", "bob{away}"))
         XCTAssertEqual(m.fold("A\\B~"), "a|b^")
         XCTAssertEqual(m.fold("{}|^"), "{}|^")
+        XCTAssertEqual(m.fold("ж[Ω]é\u{301}B"), "ж{Ω}é\u{301}b", "folding around multi-byte scalars keeps them whole")
     }
 
     func testASCIIFoldsOnlyLetters() {
