@@ -140,7 +140,7 @@ final class FakeSASLServer: Sendable {
                     send([":fake.test 904 * :SASL authentication failed: wrong password for \(script.username)"], context)
                 }
             case ("USER", _):
-                send([":fake.test 001 x :Welcome to the fake network"], context)
+                send([":fake.test 001 x :Welcome to the fake network", ":fake.test 422 x :MOTD File is missing"], context)
             default:
                 break
             }

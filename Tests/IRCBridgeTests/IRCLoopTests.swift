@@ -41,6 +41,13 @@ final class IRCLoopTests: XCTestCase {
         // RPL_WELCOME arrived as a numeric with raw params.
         let welcome = await aliceLog.count { if case .numeric(1, _, let p) = $0 { return p.first == "alice_causeway" }; return false }
         XCTAssertEqual(welcome, 1)
+        // Registration is reported once the server has said what it supports and ended its MOTD.
+        let events = await aliceLog.events
+        let registeredAt = try XCTUnwrap(events.firstIndex { $0.isConnected })
+        let isupportAt = try XCTUnwrap(events.firstIndex { if case .numeric(5, _, _) = $0 { return true }; return false })
+        let motdEndAt = try XCTUnwrap(events.firstIndex { if case .numeric(let code, _, _) = $0 { return code == 376 || code == 422 }; return false })
+        XCTAssertLessThan(isupportAt, registeredAt)
+        XCTAssertEqual(motdEndAt + 1, registeredAt)
 
         alice.send("JOIN #causeway")
         try await aliceLog.waitFor("alice join") {

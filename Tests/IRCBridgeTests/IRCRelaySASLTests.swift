@@ -52,13 +52,14 @@ final class IRCRelaySASLTests: XCTestCase {
         try await server.waitForLine("USER") { $0.hasPrefix("USER ") }
         XCTAssertEqual(Array(server.lines.dropFirst(6)), ["NICK x", "USER x 0 * :Stand-in for libircclient"])
 
-        try await client.waitFor(" 001 ")
+        try await client.waitFor(" 422 ")
         XCTAssertEqual(client.text.components(separatedBy: "\r\n"), [
             FakeSASLServer.greeting,
             FakeSASLServer.duringPrelude,
             FakeSASLServer.rightAfter903,
             FakeSASLServer.afterCAPEnd,
             ":fake.test 001 x :Welcome to the fake network",
+            ":fake.test 422 x :MOTD File is missing",
             "",
         ])
         XCTAssertTrue(relay.isPaired)

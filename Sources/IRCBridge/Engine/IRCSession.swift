@@ -97,7 +97,9 @@ public enum IRCMessageKind: String, Sendable, Equatable {
 public enum IRCEvent: Sendable, Equatable {
     /// The TCP connection is up and NICK/USER (and PASS) have been queued.
     case connecting
-    /// Registration finished (libircclient's event_connect fires at RPL_ENDOFMOTD / ERR_NOMOTD).
+    /// Registration finished: the server has said what it supports (`005`) and ended its
+    /// message of the day (`376` RPL_ENDOFMOTD or `422` ERR_NOMOTD), so a client may act on
+    /// ISUPPORT from here on. Reported after that numeric.
     case connected(origin: String?)
     /// A numeric reply (event_numeric), raw fields.
     case numeric(code: UInt32, origin: String?, params: [String])
@@ -444,8 +446,15 @@ final class SessionCore: @unchecked Sendable {
 
     // Callbacks (loop thread, from inside irc_process_select_descriptors)
 
-    func handleRegistered(origin: String?) {
-        if case .connecting = phase { phase = .registered }
+    /// A numeric from the server; the first end of the MOTD completes registration.
+    ///
+    /// Not libircclient's event_connect: Debian's 1.10 fires it at `001`, before the `005`
+    /// ISUPPORT lines, and a client that configured itself then saw none of them (no MONITOR,
+    /// the default case mapping, a copy of empty tokens per connection).
+    func handleNumeric(_ code: UInt32, origin: String?, params: [String]) {
+        emit(.numeric(code: code, origin: origin, params: params))
+        guard code == 376 || code == 422, case .connecting = phase else { return }
+        phase = .registered
         emit(.connected(origin: origin))
         pumpOutbox()
     }
@@ -547,11 +556,8 @@ private func deliver(_ kind: IRCMessageKind, _ session: OpaquePointer?, _ event:
 
 private func makeCallbacks() -> irc_callbacks_t {
     var cb = irc_callbacks_t()
-    cb.event_connect = { session, _, origin, _, _ in
-        core(of: session)?.handleRegistered(origin: ircDecode(origin))
-    }
     cb.event_numeric = { session, code, origin, params, count in
-        core(of: session)?.emit(.numeric(code: code, origin: ircDecode(origin), params: decodeParams(params, count)))
+        core(of: session)?.handleNumeric(code, origin: ircDecode(origin), params: decodeParams(params, count))
     }
     cb.event_nick = { deliver(.nick, $0, $1, $2, $3, $4) }
     cb.event_quit = { deliver(.quit, $0, $1, $2, $3, $4) }
