@@ -5,8 +5,16 @@ import GatewayCore
 import SMSStubCarrier
 import Logging
 
-/// `causeway`: the XMPP gateway daemon and its tools.
+/// Sets up the process before any other thread runs, then hands over to the command line.
 @main
+enum Entry {
+    static func main() async {
+        MallocArenas.limit()
+        await Causeway.main()
+    }
+}
+
+/// `causeway`: the XMPP gateway daemon and its tools.
 struct Causeway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "causeway",
