@@ -9,30 +9,31 @@ public final class XMPPStreamEncoder: ChannelOutboundHandler {
     public init() {}
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let text = Self.serialize(unwrapOutboundIn(data))
-        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
-        buffer.writeString(text)
+        var bytes: [UInt8] = []
+        Self.serialize(unwrapOutboundIn(data), into: &bytes)
+        var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
         context.write(wrapOutboundOut(buffer), promise: promise)
     }
 
-    public static func serialize(_ frame: OutboundFrame) -> String {
+    /// Appends the frame's UTF-8 to `output`.
+    public static func serialize(_ frame: OutboundFrame, into output: inout [UInt8]) {
         switch frame {
         case .streamHeader(let domain):
-            return "<?xml version='1.0'?><stream:stream xmlns='\(Namespace.component)' "
-                + "xmlns:stream='\(Namespace.streams)' to='\(XMLSerializer.escape(domain, inAttribute: true))'>"
+            output.append(contentsOf: "<?xml version='1.0'?><stream:stream xmlns='\(Namespace.component)' ".utf8)
+            output.append(contentsOf: "xmlns:stream='\(Namespace.streams)' to='\(XMLSerializer.escape(domain, inAttribute: true))'>".utf8)
         case .element(let element):
-            return XMLSerializer.string(element, enclosingNamespace: Namespace.component)
+            XMLSerializer.write(element, enclosingNamespace: Namespace.component, to: &output)
         case .elements(let elements):
-            var text = ""
-            text.reserveCapacity(elements.count * 256)
-            for element in elements { XMLSerializer.write(element, enclosingNamespace: Namespace.component, to: &text) }
-            return text
+            output.reserveCapacity(elements.count * 256)
+            for element in elements { XMLSerializer.write(element, enclosingNamespace: Namespace.component, to: &output) }
         case .whitespace:
-            return " "
+            output.append(UInt8(ascii: " "))
         case .streamError(let error):
-            return XMLSerializer.string(error.element, enclosingNamespace: Namespace.component) + "</stream:stream>"
+            XMLSerializer.write(error.element, enclosingNamespace: Namespace.component, to: &output)
+            output.append(contentsOf: "</stream:stream>".utf8)
         case .streamEnd:
-            return "</stream:stream>"
+            output.append(contentsOf: "</stream:stream>".utf8)
         }
     }
 }
