@@ -113,12 +113,13 @@ public enum IRCEvent: Sendable, Equatable {
     case disconnected(error: IRCError?, requested: Bool, unsentLines: Int)
 }
 
-/// A handle on one IRC connection. Thread-safe: every method only enqueues work for the loop
-/// thread and returns at once. Dropping the last reference closes the session.
+/// A handle on one IRC connection. Thread-safe: every method returns at once, having queued its
+/// work for the loop thread or, for lines to a registered connection when the loop is idle,
+/// written them itself (``IRCLoop/perform(_:)``). Dropping the last reference closes the session.
 ///
 /// Events come either through ``events`` or, for a session made with an `onEvent` handler,
-/// through that handler, called on the loop thread (it must not block); then ``events`` is
-/// empty. A long-lived consumer of ``events`` keeps a task, and its memory, per connection.
+/// through that handler, called under the engine lock — usually on the loop thread, for a
+/// `sendFailed` possibly on the sender's — so it must not block; then ``events`` is empty. A long-lived consumer of ``events`` keeps a task, and its memory, per connection.
 public final class IRCSession: Sendable {
     public let events: AsyncStream<IRCEvent>
     public let label: String
@@ -444,7 +445,7 @@ final class SessionCore: @unchecked Sendable {
         pumpOutbox()
     }
 
-    // Callbacks (loop thread, from inside irc_process_select_descriptors)
+    // Callbacks (under the engine lock, from inside irc_process_select_descriptors)
 
     /// A numeric from the server; the first end of the MOTD completes registration.
     ///
