@@ -348,6 +348,37 @@ final class IRCLoopTests: XCTestCase {
         XCTAssertTrue(ranDirectly, "an idle loop lets the caller run the job")
     }
 
+    /// A sender may write a session's buffered lines between the loop's select() and its turn
+    /// with the engine lock; the loop must not then act on select()'s stale "writable" (an empty
+    /// write counts as a failure in libircclient, a full socket would make it spin).
+    func testASenderWritingAfterSelectLeavesTheLoopNothingStale() async throws {
+        let (sender, senderLog, receiver, receiverLog) = try await registeredPair("stale_sender", "stale_receiver", threads: 1)
+        defer { withExtendedLifetime(receiver) {} }
+        let loop = group!.loops[sender.loopIndex]
+        let fired = Mutex(0)
+        loop.afterSelect.withLock { hook in
+            hook = {
+                // On the loop thread, outside the lock: exactly where another thread could be.
+                guard fired.withLock({ $0 += 1; return $0 <= 20 }) else { return }
+                sender.send("PRIVMSG stale_receiver :direct after select")
+            }
+        }
+        // Queued lines reach libircclient's buffer on the loop thread, so its next select()
+        // watches the socket for writing and returns at once.
+        for i in 1...20 {
+            loop.submit { sender.core.send(["PRIVMSG stale_receiver :queued \(i)"], direct: false) }
+        }
+        try await receiverLog.waitForCount("every line", 40, timeout: .seconds(15)) {
+            if case .message(.privmsg, _, _, let p) = $0 { return p.last?.hasPrefix("queued ") == true || p.last == "direct after select" }
+            return false
+        }
+        loop.afterSelect.withLock { $0 = nil }
+        let ends = await senderLog.count { if case .disconnected = $0 { return true }; return false }
+        XCTAssertEqual(ends, 0, "the connection stays up")
+        let queued = await privmsgTexts(receiverLog).filter { $0.hasPrefix("queued ") }
+        XCTAssertEqual(queued, (1...20).map { "queued \($0)" })
+    }
+
     /// A server that dies while lines are being sent ends the connection once, with an error;
     /// lines after that are reported as not sent; nothing crashes (no SIGPIPE either).
     func testServerDyingDuringAFloodEndsTheConnectionOnce() async throws {

@@ -78,8 +78,9 @@ public final class IRCLoopGroup: Sendable {
     }
 }
 
-/// One loop thread. All mutable state below marked "loop thread only" is touched exclusively
-/// by that thread; other threads talk to it through `submit(_:)`.
+/// One loop thread. Mutable state marked "under `engine` only" is touched with the engine lock
+/// held: by the loop thread, or by a sender in ``perform(_:)``; other work reaches the loop
+/// through ``submit(_:)``.
 public final class IRCLoop: @unchecked Sendable {
     public let index: Int
     /// Number of sessions assigned (created and not yet closed).
@@ -87,6 +88,9 @@ public final class IRCLoop: @unchecked Sendable {
     public var sessionCount: Int { load.load(ordering: .relaxed) }
     /// How many ``perform(_:)`` jobs ran on their caller's thread (for tests).
     let directJobs = Atomic<Int>(0)
+    /// Runs on the loop thread between select() and taking the engine lock (for tests: what a
+    /// sender may do in that window).
+    let afterSelect = Mutex<(@Sendable () -> Void)?>(nil)
 
     private struct Pending {
         var jobs: [@Sendable () -> Void] = []
@@ -275,6 +279,7 @@ public final class IRCLoop: @unchecked Sendable {
             }
             if FDSet.contains(wakeRead, readSet) { drainWakePipe() }
             selected = n > 0
+            if let hook = afterSelect.withLock({ $0 }) { hook() }
         }
         // Shutdown: close every session still here.
         engine.withLock { _ in
@@ -312,6 +317,14 @@ enum FDSet {
         withUnsafeMutableBytes(of: &set) { raw in
             let words = raw.bindMemory(to: Int.self)
             words[Int(fd) / bitsPerWord] |= 1 << (Int(fd) % bitsPerWord)
+        }
+    }
+
+    static func remove(_ fd: Int32, from set: inout fd_set) {
+        guard fd >= 0 && Int(fd) < IRCLoop.fdSetCapacity else { return }
+        withUnsafeMutableBytes(of: &set) { raw in
+            let words = raw.bindMemory(to: Int.self)
+            words[Int(fd) / bitsPerWord] &= ~(1 << (Int(fd) % bitsPerWord))
         }
     }
 

@@ -119,7 +119,8 @@ public enum IRCEvent: Sendable, Equatable {
 ///
 /// Events come either through ``events`` or, for a session made with an `onEvent` handler,
 /// through that handler, called under the engine lock — usually on the loop thread, for a
-/// `sendFailed` possibly on the sender's — so it must not block; then ``events`` is empty. A long-lived consumer of ``events`` keeps a task, and its memory, per connection.
+/// `sendFailed` possibly on the sender's, inside its `send` — so it must neither block nor call
+/// back into the session (hand the event to a queue or a task); then ``events`` is empty. A long-lived consumer of ``events`` keeps a task, and its memory, per connection.
 public final class IRCSession: Sendable {
     public let events: AsyncStream<IRCEvent>
     public let label: String
@@ -253,6 +254,9 @@ final class SessionCore: @unchecked Sendable {
     /// libircclient's error code when a write from a sender's thread failed; the loop thread
     /// ends the connection, as the socket's select() is its business.
     private var senderWriteFailure: Int32?
+    /// A sender wrote since the loop thread last built its descriptor sets: what select() says
+    /// about this socket's writability may be out of date.
+    private var senderWroteSinceSelect = false
 
     init(loop: IRCLoop, deliver: @escaping @Sendable (IRCEvent) -> Void, finish: @escaping @Sendable () -> Void) {
         self.loop = loop
@@ -352,9 +356,9 @@ final class SessionCore: @unchecked Sendable {
             guard irc_add_select_descriptors(handle, &readSet, &writeSet, &fd) == 0, fd >= 0 else { return false }
             guard FDSet.contains(fd, writeSet) else { return pendingCount == 0 }
             // libircclient's send() retries on EAGAIN: only hand it a socket that takes bytes now.
-            var probe = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            guard poll(&probe, 1, 0) == 1, probe.revents == Int16(POLLOUT) else { return false }
+            guard isWritableNow(fd) else { return false }
             readSet = fd_set()
+            senderWroteSinceSelect = true
             if irc_process_select_descriptors(handle, &readSet, &writeSet) != 0 {
                 senderWriteFailure = irc_errno(handle)
                 return false
@@ -367,6 +371,12 @@ final class SessionCore: @unchecked Sendable {
     /// A sender writes at most this many libircclient buffers (4 KiB each) before leaving the
     /// rest to the loop thread, so a long backlog does not keep the engine lock.
     private static let senderWriteRounds = 8
+
+    /// Whether the socket takes bytes now, without error or hang-up.
+    private func isWritableNow(_ fd: Int32) -> Bool {
+        var probe = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        return poll(&probe, 1, 0) == 1 && probe.revents == Int16(POLLOUT)
+    }
 
     /// Whether libircclient holds a complete line not yet written.
     private var libircclientHasOutput: Bool {
@@ -417,6 +427,7 @@ final class SessionCore: @unchecked Sendable {
 
     func addDescriptors(read: inout fd_set, write: inout fd_set, maxfd: inout Int32) {
         guard let handle else { return }
+        senderWroteSinceSelect = false
         var mine: Int32 = -1
         if irc_add_select_descriptors(handle, &read, &write, &mine) == 0, mine >= 0 {
             socketFD = mine
@@ -432,6 +443,12 @@ final class SessionCore: @unchecked Sendable {
         // CONNECTING state without writability as an error on some paths.
         guard FDSet.contains(socketFD, read) || FDSet.contains(socketFD, write) else { return }
         if endAfterSenderWriteFailure() { return }
+        // A sender may have written between select() and now: libircclient would take an empty
+        // write for a failure, and spin on a full socket. Ask again.
+        if senderWroteSinceSelect, FDSet.contains(socketFD, write), !(libircclientHasOutput && isWritableNow(socketFD)) {
+            FDSet.remove(socketFD, from: &write)
+            guard FDSet.contains(socketFD, read) else { return }
+        }
         if irc_process_select_descriptors(handle, &read, &write) != 0 {
             connectionFailed(code: irc_errno(handle))
             return
