@@ -148,6 +148,17 @@ final class ComponentLinkLoopbackTests: XCTestCase {
         return ComponentLink(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test"))
     }
 
+    /// A fake server and a running link to it, once the link has reported `.established`.
+    private func establishedLink() async throws -> (FakeComponentServer, ComponentLink, Task<Void, any Error>) {
+        let server = FakeComponentServer()
+        let port = try await server.start()
+        let link = makeLink(port: port)
+        let running = Task { try await link.run() }
+        let comingUp = try await first(1, of: link.events, "the link coming up")
+        XCTAssertEqual(comingUp, [.established])
+        return (server, link, running)
+    }
+
     private func message(_ id: Int) -> XMLElement {
         Message(type: .chat, from: try? JID("a@gw.localhost"), to: try? JID("u@localhost"), id: "m\(id)", body: "body \(id)").element
     }
@@ -237,13 +248,7 @@ final class ComponentLinkLoopbackTests: XCTestCase {
     }
 
     func testStanzasSentWhileAPingIsOutShareTheNextPing() async throws {
-        let server = FakeComponentServer()
-        let port = try await server.start()
-        let link = makeLink(port: port)
-        let running = Task { try await link.run() }
-        var events = link.events.makeAsyncIterator()
-        let established = await events.next()
-        XCTAssertEqual(established, .established)
+        let (server, link, running) = try await establishedLink()
         var serverEvents = server.events.makeAsyncIterator()
         _ = try await next(1, from: &serverEvents)  // the handshake
 
@@ -264,13 +269,7 @@ final class ComponentLinkLoopbackTests: XCTestCase {
     }
 
     func testInboundStanzasAreReportedInOrder() async throws {
-        let server = FakeComponentServer()
-        let port = try await server.start()
-        let link = makeLink(port: port)
-        let running = Task { try await link.run() }
-        var events = link.events.makeAsyncIterator()
-        let first = await events.next()
-        XCTAssertEqual(first, .established)
+        let (server, link, running) = try await establishedLink()
         XCTAssertTrue(link.isEstablished)
         running.cancel()
         try await server.stop()
@@ -293,12 +292,7 @@ final class ComponentLinkLoopbackTests: XCTestCase {
     /// Stanzas that arrive in one read reach the gateway as one event, in order; what arrives
     /// before the server goes away is reported before the link is down.
     func testStanzasOfOneReadAreReportedTogether() async throws {
-        let server = FakeComponentServer()
-        let port = try await server.start()
-        let link = makeLink(port: port)
-        let running = Task { try await link.run() }
-        let comingUp = try await first(1, of: link.events, "the link coming up")
-        XCTAssertEqual(comingUp, [.established])
+        let (server, link, running) = try await establishedLink()
 
         let incoming = (1...3).map { "<message xmlns='jabber:component:accept' from='u@localhost/r' to='a@gw.localhost' id='in\($0)'><body>\($0)</body></message>" }
         server.push(incoming.joined())
