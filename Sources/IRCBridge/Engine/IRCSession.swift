@@ -120,7 +120,8 @@ public enum IRCEvent: Sendable, Equatable {
 /// Events come either through ``events`` or, for a session made with an `onEvent` handler,
 /// through that handler, called under the engine lock — usually on the loop thread, for a
 /// `sendFailed` possibly on the sender's, inside its `send` — so it must neither block nor call
-/// back into the session (hand the event to a queue or a task); then ``events`` is empty. A long-lived consumer of ``events`` keeps a task, and its memory, per connection.
+/// back into the session (hand the event to a queue or a task); then ``events`` is empty.
+/// A long-lived consumer of ``events`` keeps a task, and its memory, per connection.
 public final class IRCSession: Sendable {
     public let events: AsyncStream<IRCEvent>
     public let label: String
@@ -228,7 +229,7 @@ extension IRCSession: HeldOutput {
     public func releaseHeld() { submitHeld() }
 }
 
-// MARK: Loop-thread side
+// MARK: Engine side (under the loop's engine lock)
 
 /// Everything here except `loop`, `deliver` and `finish` is touched only under `loop`'s engine
 /// lock: on the loop thread, or in a direct job (``IRCLoop/perform(_:)``) on a sender's thread.
@@ -348,16 +349,14 @@ final class SessionCore: @unchecked Sendable {
     /// Returns whether nothing is left for the loop thread to do.
     private func flushFromSender() -> Bool {
         guard let handle else { return true }
-        guard case .registered = phase else { return pendingCount == 0 && !libircclientHasOutput }
+        guard case .registered = phase else { return pendingCount == 0 && socketWithOutput == nil }
         for _ in 0..<Self.senderWriteRounds {
-            var readSet = fd_set()
-            var writeSet = fd_set()
-            var fd: Int32 = -1
-            guard irc_add_select_descriptors(handle, &readSet, &writeSet, &fd) == 0, fd >= 0 else { return false }
-            guard FDSet.contains(fd, writeSet) else { return pendingCount == 0 }
+            guard let fd = socketWithOutput else { return pendingCount == 0 }
             // libircclient's send() retries on EAGAIN: only hand it a socket that takes bytes now.
             guard isWritableNow(fd) else { return false }
-            readSet = fd_set()
+            var readSet = fd_set()
+            var writeSet = fd_set()
+            FDSet.insert(fd, into: &writeSet)
             senderWroteSinceSelect = true
             if irc_process_select_descriptors(handle, &readSet, &writeSet) != 0 {
                 senderWriteFailure = irc_errno(handle)
@@ -365,7 +364,7 @@ final class SessionCore: @unchecked Sendable {
             }
             pumpOutbox()
         }
-        return pendingCount == 0 && !libircclientHasOutput
+        return pendingCount == 0 && socketWithOutput == nil
     }
 
     /// A sender writes at most this many libircclient buffers (4 KiB each) before leaving the
@@ -378,14 +377,15 @@ final class SessionCore: @unchecked Sendable {
         return poll(&probe, 1, 0) == 1 && probe.revents == Int16(POLLOUT)
     }
 
-    /// Whether libircclient holds a complete line not yet written.
-    private var libircclientHasOutput: Bool {
-        guard let handle else { return false }
+    /// The socket, when libircclient holds a complete line not yet written on it.
+    private var socketWithOutput: Int32? {
+        guard let handle else { return nil }
         var readSet = fd_set()
         var writeSet = fd_set()
         var fd: Int32 = -1
-        guard irc_add_select_descriptors(handle, &readSet, &writeSet, &fd) == 0, fd >= 0 else { return false }
-        return FDSet.contains(fd, writeSet)
+        guard irc_add_select_descriptors(handle, &readSet, &writeSet, &fd) == 0, fd >= 0,
+              FDSet.contains(fd, writeSet) else { return nil }
+        return fd
     }
 
     func disconnectOnLoop(quitMessage: String?, timeout: Duration) {
@@ -445,7 +445,7 @@ final class SessionCore: @unchecked Sendable {
         if endAfterSenderWriteFailure() { return }
         // A sender may have written between select() and now: libircclient would take an empty
         // write for a failure, and spin on a full socket. Ask again.
-        if senderWroteSinceSelect, FDSet.contains(socketFD, write), !(libircclientHasOutput && isWritableNow(socketFD)) {
+        if senderWroteSinceSelect, FDSet.contains(socketFD, write), socketWithOutput.map(isWritableNow) != true {
             FDSet.remove(socketFD, from: &write)
             guard FDSet.contains(socketFD, read) else { return }
         }
