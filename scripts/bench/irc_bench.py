@@ -822,7 +822,7 @@ async def bench(args: argparse.Namespace, workdir: Path, started: list, causeway
                                                        Component(BIBOUMI_DOMAIN, "biboumi-secret")], log_level="warn",
                       # Prosody's default Nagle plus delayed ACKs held messages back ~40 ms (both gateways
                       # alike): p99 latency measured the TCP stacks, not the gateways.
-                      extra_config="network_settings = { nagle = false }\n")
+                      extra_config="network_settings = { nagle = false }\ngc = { mode = \"generational\" }\n")
     for name in names:
         prosody.add_user(name, PASSWORD)
     ngircd = Ngircd(workdir / "ngircd")
