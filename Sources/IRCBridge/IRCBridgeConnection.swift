@@ -54,7 +54,9 @@ final class IRCBridgeConnection {
     /// Lines to send once registered (NickServ, the user's commands).
     var afterConnect: [String] = []
     /// What the server announced (005 RPL_ISUPPORT).
-    var isupport = ISupport()
+    var isupport = ISupport() {
+        didSet { caseMapping = isupport.caseMapping }
+    }
     /// Who of the user's contacts on this server is online.
     var presence = IRCPresenceTracker()
     /// Polls ISON while connected, where the server has no MONITOR.
@@ -76,7 +78,9 @@ final class IRCBridgeConnection {
     /// the channel is being joined again meanwhile.
     var partsInFlight: [String: Int] = [:]
 
-    var caseMapping: IRCCaseMapping { isupport.caseMapping }
+    /// The server's case mapping, kept apart from ``isupport``: every nick and channel name is
+    /// folded with it, and reading it from the tokens each time was a dictionary lookup and a parse.
+    private(set) var caseMapping = ISupport().caseMapping
 
     init(id: UInt64, key: Key, session: IRCSession, nick: String, bucket: TokenBucket) {
         self.id = id

@@ -48,6 +48,9 @@ public enum IRCFormatting {
     /// character other than TAB, and DEL, removed — XML 1.0 forbids most of them, and a stray
     /// `\x01` or BEL means nothing to an XMPP user.
     public static func plainText(_ text: String) -> String {
+        // Formatting codes and everything removed here are C0 controls or DEL, which most
+        // lines do not contain: those are returned as they are.
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return text }
         var out = String.UnicodeScalarView()
         for scalar in strip(text).unicodeScalars {
             if (scalar.value < 0x20 && scalar.value != 0x09) || scalar.value == 0x7F { continue }

@@ -95,10 +95,10 @@ public struct Message: StanzaView {
     }
 
     public init(type: Kind = .chat, from: JID?, to: JID?, id: String? = nil, body: String? = nil) {
+        // Built whole, children included: appending the body afterwards copied the children array.
         element = XMLElement("message", namespace: Namespace.component, [
             "type": type.rawValue, "id": id, "from": from?.description, "to": to?.description,
-        ])
-        if let body { element.append(.text("body", body)) }
+        ], children: body.map { [.element(.text("body", $0))] } ?? [])
     }
 
     /// The type; RFC 6121 says a missing or unknown type means `normal`.

@@ -31,6 +31,7 @@ public struct XMLElement: Sendable, Hashable {
         children: [XMLNode] = []
     ) {
         self.init(name, namespace: namespace, children: children)
+        self.attributes.reserveCapacity(attributes.count)
         for (key, value) in attributes {
             if let value { self.attributes.append(XMLAttribute(key, value)) }
         }
