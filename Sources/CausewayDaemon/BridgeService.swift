@@ -59,14 +59,47 @@ extension BridgeService: CustomStringConvertible {
 }
 
 /// Hands the gateway core's outbound stanzas to a component link.
+///
+/// During an ``OutputBatch`` (stanzas, or IRC events, handled several at a time) stanzas are
+/// queued without waking the link's event loop, and the batch wakes it once when it ends: a burst
+/// of IRC messages cost an event loop wake-up (an `eventfd` write and a context switch) for
+/// nearly every message, because the loop had drained the previous one by the time the next came.
 struct LinkStanzaSender: StanzaSender {
     let link: ComponentLink
+    private let wake: LinkWake
+
+    init(link: ComponentLink) {
+        self.link = link
+        self.wake = LinkWake(link: link)
+    }
 
     func send(_ element: XMLElement) -> Bool {
-        link.send(element)
+        guard let batch = OutputBatch.current else { return link.send(element) }
+        defer { wake.hold(in: batch) }
+        return link.send(element, wakingTheLoop: false)
     }
 
     func sendAcknowledged(_ element: XMLElement, onAcknowledged: @escaping @Sendable () -> Void) -> Bool {
-        link.sendAcknowledged(element, onAcknowledged: onAcknowledged)
+        guard let batch = OutputBatch.current else { return link.sendAcknowledged(element, onAcknowledged: onAcknowledged) }
+        defer { wake.hold(in: batch) }
+        return link.sendAcknowledged(element, wakingTheLoop: false, onAcknowledged: onAcknowledged)
+    }
+}
+
+/// Wakes a link's event loop for what a batch queued, when the batch ends.
+private final class LinkWake: HeldOutput {
+    let link: ComponentLink
+
+    init(link: ComponentLink) {
+        self.link = link
+    }
+
+    /// Asks `batch` to wake the loop when it ends; wakes it now if the batch has ended.
+    func hold(in batch: OutputBatch) {
+        if !batch.hold(self) { link.drainSoon() }
+    }
+
+    func releaseHeld() {
+        link.drainSoon()
     }
 }

@@ -28,6 +28,14 @@ public final class ComponentLink: Service, Sendable {
         var handler: NIOLoopBound<ComponentChannelHandler>?
         var drainScheduled = false
         var shuttingDown = false
+
+        /// The handler to wake for a drain, marking the drain scheduled; nil when the link is
+        /// down or a drain is already due.
+        mutating func handlerToWake() -> NIOLoopBound<ComponentChannelHandler>? {
+            guard let handler, !drainScheduled else { return nil }
+            drainScheduled = true
+            return handler
+        }
     }
 
     public init(configuration: ComponentLinkConfiguration, group: any EventLoopGroup, logger: Logger) {
@@ -48,20 +56,20 @@ public final class ComponentLink: Service, Sendable {
     /// Queues a stanza for the server; it goes out at once when the link is up, in order with
     /// everything sent before it. Returns false, and keeps nothing, when the link is down and the
     /// queue is full.
+    ///
+    /// With `wakingTheLoop` false the stanza waits in the queue until ``drainSoon()`` (or any
+    /// later send) wakes the event loop: a caller producing many stanzas in a row from another
+    /// thread wakes it once for all of them instead of once per stanza.
     @discardableResult
-    public func send(_ element: XMLElement) -> Bool {
+    public func send(_ element: XMLElement, wakingTheLoop: Bool = true) -> Bool {
         let (accepted, handlerToWake) = shared.withLockedValue { shared -> (Bool, NIOLoopBound<ComponentChannelHandler>?) in
             guard shared.queue.append(element) else { return (false, nil) }
-            guard let handler = shared.handler, !shared.drainScheduled else { return (true, nil) }
-            shared.drainScheduled = true
-            return (true, handler)
+            return (true, wakingTheLoop ? shared.handlerToWake() : nil)
         }
         if !accepted {
             logger.error("outbound queue full; stanza refused", metadata: ["limit": "\(configuration.queueLimit)"])
         }
-        if let handlerToWake {
-            handlerToWake.eventLoop.execute { handlerToWake.value.drainQueue() }
-        }
+        Self.wake(handlerToWake)
         return accepted
     }
 
@@ -70,19 +78,26 @@ public final class ComponentLink: Service, Sendable {
     /// went out before it.
     /// Returns false, sending nothing, when the link is down; the caller keeps the stanza and
     /// sends it again after ``LinkEvent/established``. A callback never comes for a stanza whose
-    /// connection was lost first.
-    public func sendAcknowledged(_ element: XMLElement, onAcknowledged: @escaping @Sendable () -> Void) -> Bool {
+    /// connection was lost first. `wakingTheLoop` is as for ``send(_:wakingTheLoop:)``.
+    public func sendAcknowledged(_ element: XMLElement, wakingTheLoop: Bool = true, onAcknowledged: @escaping @Sendable () -> Void) -> Bool {
         let (accepted, handlerToWake) = shared.withLockedValue { shared -> (Bool, NIOLoopBound<ComponentChannelHandler>?) in
-            guard let handler = shared.handler else { return (false, nil) }
+            guard shared.handler != nil else { return (false, nil) }
             shared.queue.appendAcknowledged(element, onAcknowledged: onAcknowledged)
-            guard !shared.drainScheduled else { return (true, nil) }
-            shared.drainScheduled = true
-            return (true, handler)
+            return (true, wakingTheLoop ? shared.handlerToWake() : nil)
         }
-        if let handlerToWake {
-            handlerToWake.eventLoop.execute { handlerToWake.value.drainQueue() }
-        }
+        Self.wake(handlerToWake)
         return accepted
+    }
+
+    /// How many stanzas wait in the queue (for tests).
+    var queuedCount: Int { shared.withLockedValue { $0.queue.count } }
+
+    /// Wakes the event loop to write what waits in the queue, unless it is already due to.
+    public func drainSoon() {
+        let handlerToWake = shared.withLockedValue { shared in
+            shared.queue.isEmpty ? nil : shared.handlerToWake()
+        }
+        Self.wake(handlerToWake)
     }
 
     public func run() async throws {
@@ -151,6 +166,11 @@ public final class ComponentLink: Service, Sendable {
     }
 
     // MARK: - Private
+
+    private static func wake(_ handler: NIOLoopBound<ComponentChannelHandler>?) {
+        guard let handler else { return }
+        handler.eventLoop.execute { handler.value.drainQueue() }
+    }
 
     private var isShuttingDown: Bool {
         shared.withLockedValue { $0.shuttingDown }

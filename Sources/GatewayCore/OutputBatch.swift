@@ -2,8 +2,9 @@ import Synchronization
 
 /// Something that holds output for a batch and hands it over when the batch ends.
 public protocol HeldOutput: AnyObject, Sendable {
-    /// Hands over everything held, in order. Called once per ``OutputBatch/hold(_:)`` that
-    /// returned true, when the batch ends.
+    /// Hands over everything held, in order. Called once per release of a batch that holds
+    /// this output (``OutputBatch/hold(_:)`` returned true since the last release), however
+    /// many times it was held in between.
     func releaseHeld()
 }
 
@@ -37,7 +38,12 @@ public final class OutputBatch: Sendable {
     public func hold(_ output: some HeldOutput) -> Bool {
         state.withLock { state in
             if state.ended { return false }
-            state.held.append(output)
+            // An output is held once per release: a link's wake is asked for with every stanza.
+            // The list is short (the batch's IRC sessions and links), and the last entry is the
+            // likely repeat.
+            if !state.held.reversed().contains(where: { $0 === output }) {
+                state.held.append(output)
+            }
             return true
         }
     }
@@ -61,13 +67,14 @@ public final class OutputBatch: Sendable {
 
     /// Runs `body` with a batch as ``current`` when `count` stanzas are handled together (more
     /// than one), and releases what it held afterwards; with one stanza, just runs `body`.
-    public static func handling(_ count: Int, _ body: () async -> Void) async {
+    /// `body` runs in the caller's isolation (an actor's handler may pass its own code).
+    public static func handling(_ count: Int, isolation: isolated (any Actor)? = #isolation, _ body: () async -> Void) async {
         guard count > 1 else {
             await body()
             return
         }
         let batch = OutputBatch()
-        await $current.withValue(batch) { await body() }
+        await $current.withValue(batch, operation: { await body() }, isolation: isolation)
         batch.end()
     }
 }

@@ -15,19 +15,35 @@ extension IRCBridge {
         }
     }
 
+    /// Handles the inbox's events in order until it is empty.
+    ///
+    /// Events taken together are one ``OutputBatch``, as stanzas that arrived together are: the
+    /// stanzas they produce wake the component link's event loop once, when the batch ends (or
+    /// every millisecond of a long one), not once per message.
     private func drain(_ inbox: HandOffQueue<IRCEvent>, connection id: UInt64, key: IRCBridgeConnection.Key) async {
         while case let events = inbox.take(), !events.isEmpty {
-            for event in events {
-                // A connection is used once: when it ends, release the session.
-                if case .disconnected = event, let connection = connections[key], connection.id == id {
-                    // Lines held for an output batch never reached the dead connection: they wait
-                    // for the next one with the rest (they come before anything in the outbox).
-                    connection.outbox.insert(contentsOf: connection.session.takeHeld(), at: 0)
-                    connection.session.close()
+            await OutputBatch.handling(events.count) {
+                var lastRelease = ContinuousClock.now
+                for event in events {
+                    await handleInOrder(event, connection: id, key: key)
+                    if let batch = OutputBatch.current, ContinuousClock.now - lastRelease > .milliseconds(1) {
+                        batch.release()
+                        lastRelease = .now
+                    }
                 }
-                await handle(event, connection: id, key: key)
             }
         }
+    }
+
+    private func handleInOrder(_ event: IRCEvent, connection id: UInt64, key: IRCBridgeConnection.Key) async {
+        // A connection is used once: when it ends, release the session.
+        if case .disconnected = event, let connection = connections[key], connection.id == id {
+            // Lines held for an output batch never reached the dead connection: they wait
+            // for the next one with the rest (they come before anything in the outbox).
+            connection.outbox.insert(contentsOf: connection.session.takeHeld(), at: 0)
+            connection.session.close()
+        }
+        await handle(event, connection: id, key: key)
     }
 
     func handle(_ event: IRCEvent, connection id: UInt64, key: IRCBridgeConnection.Key) async {

@@ -247,6 +247,32 @@ final class ComponentLinkLoopbackTests: XCTestCase {
         try await server.stop()
     }
 
+    /// Stanzas queued without waking the event loop stay queued, however long the loop runs,
+    /// until ``ComponentLink/drainSoon()``; then they go out in order, acknowledgements included.
+    func testStanzasQueuedWithoutWakingTheLoopWaitForDrainSoon() async throws {
+        let (server, link, running) = try await establishedLink()
+        var serverEvents = server.events.makeAsyncIterator()
+        _ = try await next(1, from: &serverEvents)  // the handshake
+
+        let (acknowledgements, acknowledge) = AsyncStream.makeStream(of: Int.self)
+        XCTAssertTrue(link.send(message(1), wakingTheLoop: false))
+        XCTAssertTrue(link.sendAcknowledged(message(2), wakingTheLoop: false) { acknowledge.yield(2) })
+        // Two full turns of the event loop: nothing was scheduled, so nothing was taken.
+        try await link.eventLoop.submit {}.get()
+        try await link.eventLoop.submit {}.get()
+        XCTAssertEqual(link.queuedCount, 2)
+
+        link.drainSoon()
+        let seen = try await next(2, from: &serverEvents)
+        XCTAssertEqual(stanzaIDs(seen[...]), ["m1", "m2"])
+        let received = try await first(1, of: acknowledgements, "the acknowledgement")
+        XCTAssertEqual(received, [2])
+        XCTAssertEqual(link.queuedCount, 0)
+        link.drainSoon()  // nothing waits: no drain, no harm
+        running.cancel()
+        try await server.stop()
+    }
+
     func testStanzasSentWhileAPingIsOutShareTheNextPing() async throws {
         let (server, link, running) = try await establishedLink()
         var serverEvents = server.events.makeAsyncIterator()

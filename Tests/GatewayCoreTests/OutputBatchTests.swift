@@ -32,6 +32,21 @@ final class OutputBatchTests: XCTestCase {
         XCTAssertEqual(log.names, ["a", "a"])
     }
 
+    /// An output held many times before a release (a link's wake, asked for with every stanza)
+    /// is released once per release, in the place it was first held.
+    func testAnOutputHeldRepeatedlyIsReleasedOncePerRelease() {
+        let log = ReleaseLog()
+        let a = Output("a", log), b = Output("b", log)
+        let batch = OutputBatch()
+        for output in [a, b, a, a, b] { XCTAssertTrue(batch.hold(output)) }
+        batch.release()
+        XCTAssertEqual(log.names, ["a", "b"])
+        XCTAssertTrue(batch.hold(b))
+        XCTAssertTrue(batch.hold(b))
+        batch.end()
+        XCTAssertEqual(log.names, ["a", "b", "b"])
+    }
+
     /// A batch is current only while several stanzas are handled together.
     func testHandlingSetsABatchOnlyForSeveral() async {
         let seen = ReleaseLog()
