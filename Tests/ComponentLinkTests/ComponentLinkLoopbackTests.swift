@@ -253,6 +253,8 @@ final class ComponentLinkLoopbackTests: XCTestCase {
         let (server, link, running) = try await establishedLink()
         var serverEvents = server.events.makeAsyncIterator()
         _ = try await next(1, from: &serverEvents)  // the handshake
+        // The link reports itself up just before its first drain, in the same turn of the loop.
+        try await link.eventLoop.submit {}.get()
 
         let (acknowledgements, acknowledge) = AsyncStream.makeStream(of: Int.self)
         XCTAssertTrue(link.send(message(1), wakingTheLoop: false))
