@@ -4,10 +4,14 @@ import XMPPCore
 /// command a bridge can offer on a contact (an IRC server's connection settings).
 extension Gateway {
     /// Tells the bridge the user's whole roster on it, when the user is logged in.
+    ///
+    /// From the contact cache, which every change of the user's contacts goes through: a store
+    /// read per roster change cost every new IRC connection in a burst a parked task and a
+    /// trip to the database (their frames left ~2.5 KiB of fragmented heap per connection).
     func watchContacts(of user: String) async {
         guard loginStates[user] == .online, let registration = await registration(of: user) else { return }
-        let contacts = (try? await store.contacts(bridge: domain, user: user)) ?? []
-        await bridge.watchContacts(Set(contacts.map(\.address)), for: account(registration))
+        let addresses = await contactAddresses(of: user)
+        await bridge.watchContacts(addresses, for: account(registration))
     }
 
     static let configureNode = "configure"
