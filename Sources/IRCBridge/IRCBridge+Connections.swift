@@ -80,8 +80,13 @@ extension IRCBridge {
                 return .failure(BridgeError(.remoteServerNotFound, "The IRC server \(plan.host) could not be found: \(error.reason)"))
             }
             // The user may have registered again (a new nick, say) while this was planned: then
-            // plan again for what holds now, rather than connect with the old registration.
-            guard let current = accounts[key.user], current != account else { break }
+            // plan again for what holds now, rather than connect with the old registration. A
+            // user who logged out meanwhile (a new registration logs out first) gets no
+            // connection: it would have outlived the logout, with the old nick.
+            guard let current = accounts[key.user] else {
+                return .failure(BridgeError(.remoteServerTimeout, "You logged out while the connection to \(key.server) was being prepared"))
+            }
+            guard current != account else { break }
             account = current
         }
         var failure = BridgeError(.remoteServerTimeout, "No port to connect to \(key.server)")

@@ -28,6 +28,27 @@ actor RecordingSink: BridgeEventSink {
     }
 }
 
+/// A sink whose per-contact settings answer only when told to: holds a connection in planning.
+actor GatedSettingsSink: BridgeEventSink {
+    private var pending: [CheckedContinuation<Void, Never>] = []
+
+    var waiting: Int { pending.count }
+
+    func report(_ event: BridgeEvent) async throws {}
+
+    func account(forLegacyID legacyID: String) async -> BridgeAccount? { nil }
+
+    func contactSettings(user: String, address: String) async -> RegistrationRecord? {
+        await withCheckedContinuation { pending.append($0) }
+        return nil
+    }
+
+    func answerAll() {
+        for continuation in pending { continuation.resume() }
+        pending = []
+    }
+}
+
 final class IRCBridgeTests: XCTestCase {
     private var server: NgircdTestServer?
     private var group: IRCLoopGroup?
@@ -330,6 +351,33 @@ final class IRCBridgeTests: XCTestCase {
         await bridge.logOut(user: third.user)
         let thirdResult = await thirdSend.result
         XCTAssertThrowsError(try thirdResult.get())
+    }
+
+    /// A logout while the connection is still being planned (a new registration logs out and in
+    /// again) ends the opening: no connection with the old registration outlives the logout.
+    func testALogoutWhileTheConnectionIsPlannedOpensNoConnection() async throws {
+        let silent = try SilentListener()
+        if group == nil { group = IRCLoopGroup(threads: 1) }
+        let settings = IRCBridgeSettings(defaultPort: silent.port, throttle: .unlimited, connectTimeout: .seconds(30))
+        let bridge = IRCBridge(identity: BridgeIdentity(domain: "irc.localhost", name: "IRC", gatewayType: "irc"),
+                               settings: settings, loops: group!)
+        bridges.append(bridge)
+        let sink = GatedSettingsSink()
+        await bridge.start(events: sink)
+        try await bridge.logIn(alice)
+        let account = alice
+        let sending = Task { try await bridge.send(OutgoingMessage(to: "bob%127.0.0.1", body: "hello", xmppID: "1"), from: account) }
+        try await waitUntil("the plan asking for alice's settings") { await sink.waiting == 1 }
+
+        await bridge.logOut(user: alice.user)
+        await sink.answerAll()
+        let answered = ContinuousClock.now
+        let result = await sending.result
+        XCTAssertThrowsError(try result.get(), "refused, not sent on a connection opened after the logout")
+        // The listener never answers: a connection opened anyway ends only at the 30 s timeout.
+        XCTAssertLessThan(ContinuousClock.now - answered, .seconds(10), "refused at once, not after a connect timeout")
+        let turns = await bridge.connectTurnCounts
+        XCTAssertEqual(turns.holding + turns.waiting, 0, "no connection was started")
     }
 
     private func waitUntil(_ what: String, timeout: Duration = .seconds(10), _ condition: () async -> Bool) async throws {
