@@ -7,6 +7,9 @@ extension IRCBridge {
     // MARK: - Bridge
 
     public nonisolated func isRoom(_ address: String) -> Bool {
+        // A channel's address starts with its prefix, with or without a fixed server: anything
+        // else is not one, and a private message's address is parsed once, by the send.
+        guard let first = address.unicodeScalars.first, IRCAddress.defaultChannelTypes.unicodeScalars.contains(first) else { return false }
         if case .channel? = try? IRCAddress(localpart: address, fixedServer: settings.fixedServer, maxNickLength: settings.maxNickLength) { return true }
         return false
     }
