@@ -26,6 +26,45 @@ extension IRCBridge {
         return connection
     }
 
+    /// Sends `message` once the user's connection to its server is registered, opening it if
+    /// needed; if it cannot be opened, the message's delivery fails with the reason. The caller
+    /// does not wait: a user's first message used to keep its whole handling task (several KiB
+    /// of async frames) until the server had registered the connection, and a burst of users
+    /// coming online left that memory fragmented (about 1 KiB more resident per connection at
+    /// 300 users, 2 at 100). Messages written meanwhile queue behind it, in order.
+    func sendWhenConnected(_ message: QueuedMessage, key: IRCBridgeConnection.Key, account: BridgeAccount) {
+        if awaitingConnection[key] != nil {
+            awaitingConnection[key]!.append(message)
+            return
+        }
+        awaitingConnection[key] = [message]
+        Task { await self.flushWhenConnected(key, account: account) }
+    }
+
+    private func flushWhenConnected(_ key: IRCBridgeConnection.Key, account: BridgeAccount) async {
+        let outcome: Result<IRCBridgeConnection, BridgeError>
+        do throws(BridgeError) {
+            outcome = .success(try await connectedConnection(for: account, server: key.server))
+        } catch {
+            outcome = .failure(error)
+        }
+        let queued = awaitingConnection.removeValue(forKey: key) ?? []
+        switch outcome {
+        case .success(let connection):
+            for message in queued {
+                let folded = connection.caseMapping.fold(message.nick)
+                connection.lastSent[folded] = message.id
+                connection.conversations.insert(folded)
+                let lines = (try? IRCLineSplitter(nick: connection.nick).lines(.privmsg, target: message.nick, body: message.body, lineEnd: "")) ?? message.lines
+                enqueue(lines, on: connection, batchable: true)
+            }
+        case .failure(let error):
+            for message in queued {
+                await report(.delivery(user: key.user, legacyMessageID: message.id, outcome: .refused(error.condition, error.text)))
+            }
+        }
+    }
+
     /// Where and how to connect `account` to `server`: the admin's server table, the user's own
     /// settings for the server, then the registration.
     func connectionPlan(for account: BridgeAccount, server: String) async throws(BridgeError) -> IRCConnectionPlan {

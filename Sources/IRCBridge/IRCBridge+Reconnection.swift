@@ -9,6 +9,16 @@ struct PendingLines {
     var channels: [(name: String, key: String?)] = []
 }
 
+/// A private message waiting for its connection to open: the nick it goes to, its body, its
+/// lines as split for the longest nick we might have (split again for the nick we get), and the
+/// id a delivery failure is reported under.
+struct QueuedMessage {
+    let nick: String
+    let body: String
+    let lines: [String]
+    let id: String
+}
+
 extension IRCBridge {
     // MARK: - Reconnection
 

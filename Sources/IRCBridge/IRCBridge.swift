@@ -41,6 +41,9 @@ public actor IRCBridge: Bridge {
     var watchedNicks: [String: [String: Set<String>]] = [:]
     /// Dropped connections being re-established, with what the user sent meanwhile.
     var reconnecting: [IRCBridgeConnection.Key: PendingLines] = [:]
+    /// Messages written while the user's connection to a server opens, in order
+    /// (``sendWhenConnected(_:key:account:)``).
+    var awaitingConnection: [IRCBridgeConnection.Key: [QueuedMessage]] = [:]
     /// The latest 005 tokens heard from each server, shared by its connections that heard the same.
     var announcedISupport: [String: ISupport] = [:]
     /// Which new connections may start now, per server, and the ones waiting for a turn.
@@ -176,8 +179,9 @@ public actor IRCBridge: Bridge {
             return nil
         case .user(let nick, let server):
             let key = Self.key(account.user, server)
-            // While a dropped connection comes back, messages wait for it, in order.
-            let connection = reconnecting[key] == nil ? try await connectedConnection(for: account, server: server) : nil
+            // A registered connection takes the message now. Otherwise it waits here, in order:
+            // for a dropped connection to come back, or for one that is opening.
+            let connection = connections[key].flatMap { $0.state == .connected && awaitingConnection[key] == nil ? $0 : nil }
             let lines: [String]
             do throws(IRCLineError) {
                 // Without a connection our nick may change; the longest allowed keeps lines short enough.
@@ -198,7 +202,7 @@ public actor IRCBridge: Bridge {
                 reconnecting[key]?.lines += lines
                 reconnecting[key]?.messageIDs.append(id)
             } else {
-                throw BridgeError(.remoteServerTimeout, "The connection to \(server) was lost; try again")
+                sendWhenConnected(QueuedMessage(nick: nick, body: message.body, lines: lines, id: id), key: key, account: account)
             }
             return id
         }
