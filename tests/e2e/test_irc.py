@@ -61,6 +61,22 @@ def test_message_to_an_unknown_nick_comes_back_as_an_error(irc_setup):
     assert error.find(".//{urn:ietf:params:xml:ns:xmpp-stanzas}item-not-found") is not None, "a 401 is item-not-found"
 
 
+def test_a_message_to_a_server_that_cannot_be_reached_comes_back_as_an_error(irc_setup):
+    """The send does not wait for the connection; its failure comes back for the message, by its id."""
+    alice, _, _, _ = irc_setup
+    # Nothing listens on 127.0.0.2 (ngircd binds 127.0.0.1 only): the connection is refused.
+    first = alice.send_message(f"bob%127.0.0.2@{IRC_DOMAIN}", "anyone there?", receipt=False)
+    second = alice.send_message(f"bob%127.0.0.2@{IRC_DOMAIN}", "still?", receipt=False)
+    errors = {}
+    for msg_id in (first, second):
+        errors[msg_id] = alice.wait_for(lambda el, msg_id=msg_id: el.get("type") == "error" and el.get("id") == msg_id,
+                                        f"an error for message {msg_id}", timeout=30)
+    for error in errors.values():
+        assert error.get("from", "").startswith(f"bob%127.0.0.2@{IRC_DOMAIN}"), ET.tostring(error, encoding="unicode")
+        assert error.find(".//{urn:ietf:params:xml:ns:xmpp-stanzas}remote-server-timeout") is not None, ET.tostring(error, encoding="unicode")
+        assert "127.0.0.2" in (error.findtext(".//{urn:ietf:params:xml:ns:xmpp-stanzas}text") or "")
+
+
 def test_ctcp_version_and_ping_are_answered(irc_setup):
     alice, bob, _, _ = irc_setup
     alice.send_message(contact("bob_irc"), "opening the connection", receipt=False)
