@@ -52,11 +52,9 @@ extension IRCBridge {
         switch outcome {
         case .success(let connection):
             for message in queued {
-                let folded = connection.caseMapping.fold(message.nick)
-                connection.lastSent[folded] = message.id
-                connection.conversations.insert(folded)
-                let lines = (try? IRCLineSplitter(nick: connection.nick).lines(.privmsg, target: message.nick, body: message.body, lineEnd: "")) ?? message.lines
-                enqueue(lines, on: connection, batchable: true)
+                // Split again for the nick we got: it is usually shorter than the longest allowed.
+                let lines = (try? messageLines(to: message.nick, body: message.body, as: connection.nick)) ?? message.lines
+                write(lines, of: message.id, to: message.nick, on: connection)
             }
         case .failure(let error):
             for message in queued {

@@ -179,14 +179,12 @@ public actor IRCBridge: Bridge {
             return nil
         case .user(let nick, let server):
             let key = Self.key(account.user, server)
-            // A registered connection takes the message now. Otherwise it waits here, in order:
-            // for a dropped connection to come back, or for one that is opening.
-            let connection = connections[key].flatMap { $0.state == .connected && awaitingConnection[key] == nil ? $0 : nil }
+            // A registered connection takes the message now, unless messages written before it
+            // still wait: for a dropped connection to come back, or for one that is opening.
+            let connection = connectionTakingMessages(key)
             let lines: [String]
             do throws(IRCLineError) {
-                // Without a connection our nick may change; the longest allowed keeps lines short enough.
-                let ownNick = connection?.nick ?? String(repeating: "n", count: settings.maxNickLength)
-                lines = try IRCLineSplitter(nick: ownNick).lines(.privmsg, target: nick, body: message.body, lineEnd: "")
+                lines = try messageLines(to: nick, body: message.body, as: connection?.nick)
             } catch {
                 throw BridgeError(.notAcceptable, "\(error)")
             }
@@ -194,10 +192,7 @@ public actor IRCBridge: Bridge {
             nextMessageNumber += 1
             let id = "irc-\(nextMessageNumber)"
             if let connection {
-                let folded = connection.caseMapping.fold(nick)
-                connection.lastSent[folded] = id
-                connection.conversations.insert(folded)
-                enqueue(lines, on: connection, batchable: true)
+                write(lines, of: id, to: nick, on: connection)
             } else if reconnecting[key] != nil {
                 reconnecting[key]?.lines += lines
                 reconnecting[key]?.messageIDs.append(id)
@@ -206,6 +201,30 @@ public actor IRCBridge: Bridge {
             }
             return id
         }
+    }
+
+    /// The user's registered connection to a server, when no message written earlier still
+    /// waits to go out (behind a reconnect or an opening): only then may one go straight out.
+    func connectionTakingMessages(_ key: IRCBridgeConnection.Key) -> IRCBridgeConnection? {
+        guard let connection = connections[key], connection.state == .connected,
+              reconnecting[key] == nil, awaitingConnection[key] == nil else { return nil }
+        return connection
+    }
+
+    /// A private message's lines. Without a connection (`ownNick` nil) our nick may still
+    /// change: the longest allowed keeps the lines short enough.
+    func messageLines(to nick: String, body: String, as ownNick: String?) throws(IRCLineError) -> [String] {
+        let ownNick = ownNick ?? String(repeating: "n", count: settings.maxNickLength)
+        return try IRCLineSplitter(nick: ownNick).lines(.privmsg, target: nick, body: body, lineEnd: "")
+    }
+
+    /// Writes a private message's lines, remembering the message for a `401` about `nick` and
+    /// the conversation for `nick`'s nick changes.
+    func write(_ lines: [String], of id: String, to nick: String, on connection: IRCBridgeConnection) {
+        let folded = connection.caseMapping.fold(nick)
+        connection.lastSent[folded] = id
+        connection.conversations.insert(folded)
+        enqueue(lines, on: connection, batchable: true)
     }
 
     static func key(_ user: String, _ server: String) -> IRCBridgeConnection.Key {
