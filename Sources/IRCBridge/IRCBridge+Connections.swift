@@ -269,8 +269,7 @@ extension IRCBridge {
         connection.timer?.cancel()
         connection.timer = nil
         connection.outbox.removeAll()
-        connection.presencePoll?.cancel()
-        connection.presencePoll = nil
+        stopPolling(connection)
         for folded in Array(connection.whois.keys) {
             finishWhois(folded, on: connection, with: .failure(BridgeError(.remoteServerTimeout, "The connection to \(connection.key.server) closed before WHOIS was answered")))
         }

@@ -31,27 +31,49 @@ extension IRCBridge {
         lines += connection.presence.poll()
         if !lines.isEmpty { enqueue(lines, on: connection) }
         guard connection.presence.method == .ison, !nicks.isEmpty else {
-            connection.presencePoll?.cancel()
-            connection.presencePoll = nil
+            stopPolling(connection)
             return
         }
-        guard connection.presencePoll == nil else { return }
-        let interval = settings.presencePollInterval
-        let key = connection.key
-        let id = connection.id
-        connection.presencePoll = Task { [weak self] in
-            while (try? await Task.sleep(for: interval)) != nil {
-                guard let self, await self.pollPresence(key, id) else { return }
+        presencePolls.add(connection.key, id: connection.id, now: .now)
+        guard presencePollTimer == nil else { return }
+        let slack = presencePolls.slack
+        presencePollTimer = Task { [weak self] in
+            while let wake = await self?.nextPresencePoll() {
+                guard (try? await Task.sleep(until: wake, tolerance: slack, clock: .continuous)) != nil else { return }
+                await self?.pollDuePresence()
             }
         }
     }
 
-    /// One ISON round; false once the connection is gone.
-    private func pollPresence(_ key: IRCBridgeConnection.Key, _ id: UInt64) -> Bool {
-        guard let connection = connections[key], connection.id == id, connection.state == .connected else { return false }
-        let lines = connection.presence.poll()
-        if !lines.isEmpty { enqueue(lines, on: connection) }
-        return true
+    /// The connection no longer polls; the timer stops with the last one.
+    func stopPolling(_ connection: IRCBridgeConnection) {
+        presencePolls.remove(connection.key, id: connection.id)
+        if presencePolls.isEmpty {
+            presencePollTimer?.cancel()
+            presencePollTimer = nil
+        }
+    }
+
+    /// When the timer wakes next; nil ends it (a cancelled timer has a successor or none).
+    private func nextPresencePoll() -> ContinuousClock.Instant? {
+        guard !Task.isCancelled else { return nil }
+        guard let wake = presencePolls.nextWake else {
+            presencePollTimer = nil
+            return nil
+        }
+        return wake
+    }
+
+    /// One ISON round on each connection that is due.
+    private func pollDuePresence() {
+        for (key, id) in presencePolls.takeDue(now: .now) {
+            guard let connection = connections[key], connection.id == id, connection.state == .connected else {
+                presencePolls.remove(key, id: id)
+                continue
+            }
+            let lines = connection.presence.poll()
+            if !lines.isEmpty { enqueue(lines, on: connection) }
+        }
     }
 
     func reportContact(_ change: IRCPresenceTracker.Change, _ key: IRCBridgeConnection.Key) async {

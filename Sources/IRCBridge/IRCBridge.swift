@@ -49,6 +49,9 @@ public actor IRCBridge: Bridge {
     /// Which new connections may start now, per server, and the ones waiting for a turn.
     var connectTurns: IRCConnectTurns
     var connectTurnWaiters: [UInt64: (connection: IRCBridgeConnection, turn: CheckedContinuation<Void, Never>)] = [:]
+    /// When each connection without MONITOR polls ISON next, and the one timer that runs them.
+    var presencePolls: IRCPollSchedule<IRCBridgeConnection.Key>
+    var presencePollTimer: Task<Void, Never>?
 
     /// Channel prefixes: a PRIVMSG target starting with one is not us.
     static let channelPrefixes: Set<Character> = ["#", "&", "+", "!"]
@@ -59,6 +62,7 @@ public actor IRCBridge: Bridge {
         self.settings = settings
         self.loops = loops
         self.connectTurns = IRCConnectTurns(limit: settings.simultaneousConnects)
+        self.presencePolls = IRCPollSchedule(interval: settings.presencePollInterval)
     }
 
     // MARK: - Registration

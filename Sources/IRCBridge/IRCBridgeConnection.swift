@@ -59,8 +59,6 @@ final class IRCBridgeConnection {
     }
     /// Who of the user's contacts on this server is online.
     var presence = IRCPresenceTracker()
-    /// Polls ISON while connected, where the server has no MONITOR.
-    var presencePoll: Task<Void, Never>?
     /// MOTD lines being collected (375 … 376), sent to the user as one message.
     var motd: [String]?
     /// WHOIS replies being collected, by case-folded nick.
