@@ -156,9 +156,8 @@ extension IRCBridge {
         connections[key] = connection
         let timeout = settings.connectTimeout
         let id = connection.id
-        connection.timer = Task { [weak self] in
-            guard (try? await Task.sleep(for: timeout)) != nil else { return }
-            await self?.connectTimedOut(connection: id, key: key, after: timeout)
+        connection.timer = OneShotTimer(after: timeout) { [weak self] in
+            Task { await self?.connectTimedOut(connection: id, key: key, after: timeout) }
         }
 
         await takeConnectTurn(connection)

@@ -44,7 +44,7 @@ final class IRCBridgeConnection {
     /// Alternative nicks tried after 433 ERR_NICKNAMEINUSE.
     var nickAttempts = 0
     /// Fails the connection if registration takes too long (DNS included).
-    var timer: Task<Void, Never>?
+    var timer: OneShotTimer?
     /// The TLS link libircclient talks through, when the bridge uses TLS.
     var relay: IRCTLSRelay?
     /// True once TCP reached the server: a failure after that is not "unreachable".

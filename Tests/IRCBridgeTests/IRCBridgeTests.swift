@@ -306,6 +306,29 @@ final class IRCBridgeTests: XCTestCase {
         XCTAssertEqual(condition, .remoteServerTimeout)
     }
 
+    func testAServerThatNeverSpeaksTimesOut() async throws {
+        let silent = try SilentListener()
+        group = IRCLoopGroup(threads: 1)
+        let bridge = IRCBridge(identity: BridgeIdentity(domain: "irc.localhost", name: "IRC", gatewayType: "irc"),
+                               settings: IRCBridgeSettings(defaultPort: silent.port, throttle: .unlimited, connectTimeout: .milliseconds(300)),
+                               loops: group!)
+        bridges.append(bridge)
+        let sink = RecordingSink()
+        await bridge.start(events: sink)
+        try await bridge.logIn(alice)
+        let sent = try await send(bridge, to: "bob%127.0.0.1", "hi")
+        let legacyID = try XCTUnwrap(sent)
+        let event = try await sink.waitFor("the timed-out delivery", timeout: .seconds(10)) {
+            if case .delivery("alice@localhost", legacyID, .refused) = $0 { return true }
+            return false
+        }
+        guard case .delivery(_, _, .refused(let condition, let text)) = event else { return XCTFail("\(event)") }
+        XCTAssertEqual(condition, .remoteServerTimeout)
+        XCTAssertTrue(text.contains("within"), text)
+        let turns = await bridge.connectTurnCounts
+        XCTAssertEqual(turns.holding + turns.waiting, 0, "the timed-out connection gave its turn back")
+    }
+
     // MARK: - Connect turns
 
     private func account(_ name: String) -> BridgeAccount {
