@@ -287,46 +287,40 @@ final class IRCBridgeTests: XCTestCase {
     func testConnectionFailureIsARemoteServerError() async throws {
         // Nothing listens on this port.
         let port = try NgircdTestServer.freeLoopbackPort()
+        let (_, condition, _) = try await refusalOfAFirstMessage(port: port, connectTimeout: .seconds(5))
+        XCTAssertEqual(condition, .remoteServerTimeout)
+    }
+
+    func testAServerThatNeverSpeaksTimesOut() async throws {
+        let silent = try SilentListener()
+        let (bridge, condition, text) = try await refusalOfAFirstMessage(port: silent.port, connectTimeout: .milliseconds(300))
+        XCTAssertEqual(condition, .remoteServerTimeout)
+        XCTAssertTrue(text.contains("within"), text)
+        let turns = await bridge.connectTurnCounts
+        XCTAssertEqual(turns.holding + turns.waiting, 0, "the timed-out connection gave its turn back")
+    }
+
+    /// Alice sends a first message to a server at `port`; the send does not wait for the
+    /// connection, so its failure comes as the message's delivery report.
+    private func refusalOfAFirstMessage(port: UInt16, connectTimeout: Duration) async throws -> (IRCBridge, StanzaError.Condition, String) {
         group = IRCLoopGroup(threads: 1)
         let bridge = IRCBridge(identity: BridgeIdentity(domain: "irc.localhost", name: "IRC", gatewayType: "irc"),
-                               settings: IRCBridgeSettings(defaultPort: port, throttle: .unlimited, connectTimeout: .seconds(5)),
+                               settings: IRCBridgeSettings(defaultPort: port, throttle: .unlimited, connectTimeout: connectTimeout),
                                loops: group!)
         bridges.append(bridge)
         let sink = RecordingSink()
         await bridge.start(events: sink)
         try await bridge.logIn(alice)
-        // The send does not wait for the connection: its failure comes as the message's delivery report.
         let sent = try await send(bridge, to: "bob%127.0.0.1", "hi")
         let legacyID = try XCTUnwrap(sent)
         let event = try await sink.waitFor("the failed delivery") {
             if case .delivery("alice@localhost", legacyID, .refused) = $0 { return true }
             return false
         }
-        guard case .delivery(_, _, .refused(let condition, _)) = event else { return XCTFail("\(event)") }
-        XCTAssertEqual(condition, .remoteServerTimeout)
-    }
-
-    func testAServerThatNeverSpeaksTimesOut() async throws {
-        let silent = try SilentListener()
-        group = IRCLoopGroup(threads: 1)
-        let bridge = IRCBridge(identity: BridgeIdentity(domain: "irc.localhost", name: "IRC", gatewayType: "irc"),
-                               settings: IRCBridgeSettings(defaultPort: silent.port, throttle: .unlimited, connectTimeout: .milliseconds(300)),
-                               loops: group!)
-        bridges.append(bridge)
-        let sink = RecordingSink()
-        await bridge.start(events: sink)
-        try await bridge.logIn(alice)
-        let sent = try await send(bridge, to: "bob%127.0.0.1", "hi")
-        let legacyID = try XCTUnwrap(sent)
-        let event = try await sink.waitFor("the timed-out delivery", timeout: .seconds(10)) {
-            if case .delivery("alice@localhost", legacyID, .refused) = $0 { return true }
-            return false
+        guard case .delivery(_, _, .refused(let condition, let text)) = event else {
+            throw TestTimeout.expired("not a refusal: \(event)")
         }
-        guard case .delivery(_, _, .refused(let condition, let text)) = event else { return XCTFail("\(event)") }
-        XCTAssertEqual(condition, .remoteServerTimeout)
-        XCTAssertTrue(text.contains("within"), text)
-        let turns = await bridge.connectTurnCounts
-        XCTAssertEqual(turns.holding + turns.waiting, 0, "the timed-out connection gave its turn back")
+        return (bridge, condition, text)
     }
 
     // MARK: - Connect turns
