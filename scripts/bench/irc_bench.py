@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Side-by-side benchmark of Causeway's IRC bridge and biboumi (run through scripts/bench-irc).
 
-One run starts a throwaway Prosody and ngircd (tests/e2e/harness), then measures each gateway
-in turn as a component of that Prosody on its own domain, with the same XMPP users, the same
-raw IRC peers and the same procedure, and prints one table: each figure for causeway, for
+One run starts a throwaway Prosody and ngircd (tests/e2e/harness), then measures each phase for
+each gateway in turn (the other one stopped) as a component of that Prosody on its own domain,
+with the same XMPP users, the same raw IRC peers and the same procedure, and prints one table: each figure for causeway, for
 biboumi, and their ratio oriented so that > 1 means causeway is better. See docs/benchmarks.md.
 """
 
@@ -656,45 +656,47 @@ async def phase_muc(gw: Gateway, env: Env, res: Results, history: bool) -> None:
                 pass
 
 
-ALL_PHASES = ("private", "online", "memory", "muc-on", "muc-off")
+async def run_phases(gateways: list[Gateway], env: Env) -> dict[str, Results]:
+    """Each phase for each gateway in turn, the order alternating from phase to phase.
 
-
-async def run_gateway(gw: Gateway, env: Env) -> Results:
-    res = Results()
-    say(f"\n== {gw.name} ({gw.domain})")
-    gw.start()
-    try:
-        await gw.wait_ready(env.pm)
-        say(f"  preparing {len(env.everyone)} users")
-        await in_batches(env.everyone, 25, gw.prepare)
-
-        async def guarded(name: str, keys: list[str], phase) -> None:
+    The machine's speed drifts over minutes (shared with other work): running all of one
+    gateway's phases and then all of the other's compared figures taken up to ten minutes
+    apart; pairing each phase keeps the two within a minute or two of each other."""
+    results = {gw.name: Results() for gw in gateways}
+    prepared: set[str] = set()
+    selected = [(name, keys, run) for name, keys, run in PHASES if name in env.args.phases]
+    for index, (name, keys, run) in enumerate(selected):
+        for gw in (gateways if index % 2 == 0 else gateways[::-1]):
+            res = results[gw.name]
+            say(f"\n== {gw.name} ({gw.domain}): {name}")
+            gw.start()
             try:
-                if not gw.running():
-                    await gw.restart(env.pm)
-                await phase()
-            except Exception as err:
-                say(f"    FAILED: {err}")
-                for key in keys:
-                    if key not in res.values and key not in res.notes:
-                        res.notes[key] = "error"
-                res.extra.append(f"{gw.name}: {name} failed: {str(err).splitlines()[0][:300]}")
+                await gw.wait_ready(env.pm)
+                if gw.name not in prepared:
+                    say(f"  preparing {len(env.everyone)} users")
+                    await in_batches(env.everyone, 25, gw.prepare)
+                    prepared.add(gw.name)
+                try:
+                    await run(gw, env, res)
+                except Exception as err:
+                    say(f"    FAILED: {err}")
+                    for key in keys:
+                        if key not in res.values and key not in res.notes:
+                            res.notes[key] = "error"
+                    res.extra.append(f"{gw.name}: {name} failed: {str(err).splitlines()[0][:300]}")
+            finally:
+                gw.stop()
+    return results
 
-        phases = env.args.phases
-        if "private" in phases:
-            await guarded("private messages", ["x2i_rate", "x2i_cpu", "i2x_rate", "i2x_cpu", "lat_p50", "lat_p99"],
-                          lambda: phase_private(gw, env, res))
-        if "online" in phases:
-            await guarded("online", ["online"], lambda: phase_online(gw, env, res))
-        if "memory" in phases:
-            await guarded("memory", ["rss_a", "rss_b"], lambda: phase_memory(gw, env, res))
-        for history in (True, False):
-            if ("muc-on" if history else "muc-off") in phases:
-                await guarded(f"MUC history {'on' if history else 'off'}", ["muc_on" if history else "muc_off"],
-                              lambda history=history: phase_muc(gw, env, res, history))
-    finally:
-        gw.stop()
-    return res
+
+PHASES = (
+    ("private", ["x2i_rate", "x2i_cpu", "i2x_rate", "i2x_cpu", "lat_p50", "lat_p99"], phase_private),
+    ("online", ["online"], phase_online),
+    ("memory", ["rss_a", "rss_b"], phase_memory),
+    ("muc-on", ["muc_on"], lambda gw, env, res: phase_muc(gw, env, res, True)),
+    ("muc-off", ["muc_off"], lambda gw, env, res: phase_muc(gw, env, res, False)),
+)
+ALL_PHASES = tuple(name for name, _, _ in PHASES)
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -851,10 +853,8 @@ async def bench(args: argparse.Namespace, workdir: Path, started: list, causeway
     gc.freeze()
     gc.disable()
     env = Env(args, prosody, ngircd, clients[0], clients[1:1 + args.users], clients[1 + args.users:])
-    results: dict[str, Results] = {}
     try:
-        for gw in gateways:
-            results[gw.name] = await run_gateway(gw, env)
+        results = await run_phases(gateways, env)
     finally:
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
     report(env, results)
