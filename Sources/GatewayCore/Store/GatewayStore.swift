@@ -59,11 +59,13 @@ public final class GatewayStore: Sendable {
         // A second process (a backup, an admin's sqlite3) may hold the lock for a moment.
         configuration.busyMode = .timeout(5)
         configuration.label = "causeway.store"
-        // Reads take microseconds, so two readers keep up; each reader is a serial dispatch
-        // queue that, when busy, holds an overcommit thread (with its stack and malloc arena)
-        // and a page cache of its own. GRDB's default of five added ten threads and ~1 MiB
-        // the first time a hundred users came online at once.
-        configuration.maximumReaderCount = 2
+        // Reads take microseconds and the hot ones are cached in the gateway, so one reader per
+        // two cores keeps up; each reader is a serial dispatch queue that, when busy, holds an
+        // overcommit thread (with its stack and malloc arena) and a page cache of its own
+        // (SQLite allocates 20 pages at once for it). GRDB's default of five added ten threads
+        // and ~1 MiB the first time a hundred users came online at once; on two cores a second
+        // reader, opened by that burst, still added 200–300 KiB.
+        configuration.maximumReaderCount = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
         return configuration
     }
 
