@@ -48,7 +48,11 @@ final class StanzaLanes: Sendable {
             await OutputBatch.handling(batch.count) { await handle(batch) }
             batch = waiting.withLock { lanes in
                 let next = lanes[lane] ?? []
-                lanes[lane] = next.isEmpty ? nil : []
+                if next.isEmpty {
+                    lanes.removeValueReleasingEmptyStorage(forKey: lane)
+                } else {
+                    lanes[lane] = []
+                }
                 return next
             }
         }

@@ -16,7 +16,7 @@ extension IRCBridge {
             let opening = Task { await self.open(key, account: account).map { _ in () } }
             openings[key] = opening
             let result = await opening.value
-            openings[key] = nil
+            openings.removeValueReleasingEmptyStorage(forKey: key)
             try result.get()
         }
         guard let connection = connections[key] else {
@@ -48,7 +48,7 @@ extension IRCBridge {
         } catch {
             outcome = .failure(error)
         }
-        let queued = awaitingConnection.removeValue(forKey: key) ?? []
+        let queued = awaitingConnection.removeValueReleasingEmptyStorage(forKey: key) ?? []
         switch outcome {
         case .success(let connection):
             for message in queued {
@@ -303,12 +303,12 @@ extension IRCBridge {
 
     /// The server spoke to `connection`, or it ended: its turn (held or awaited) goes to the next.
     func releaseConnectTurn(_ connection: IRCBridgeConnection) {
-        let waiter = connectTurnWaiters.removeValue(forKey: connection.id)
+        let waiter = connectTurnWaiters.removeValueReleasingEmptyStorage(forKey: connection.id)
         guard connection.holdsConnectTurn || waiter != nil else { return }
         connection.holdsConnectTurn = false
         waiter?.turn.resume()
         for id in connectTurns.release(connection.id, server: connection.key.server) {
-            guard let next = connectTurnWaiters.removeValue(forKey: id) else { continue }
+            guard let next = connectTurnWaiters.removeValueReleasingEmptyStorage(forKey: id) else { continue }
             next.connection.holdsConnectTurn = true
             next.turn.resume()
         }

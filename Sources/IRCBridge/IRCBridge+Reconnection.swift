@@ -52,7 +52,7 @@ extension IRCBridge {
         }
         do throws(BridgeError) {
             let connection = try await connectedConnection(for: account, server: key.server)
-            let pending = reconnecting.removeValue(forKey: key) ?? PendingLines()
+            let pending = reconnecting.removeValueReleasingEmptyStorage(forKey: key) ?? PendingLines()
             rejoin(pending.channels, on: connection)
             if !pending.lines.isEmpty { enqueue(pending.lines, on: connection) }
             let sent = pending.messageIDs.isEmpty ? "" : " \(pending.messageIDs.count) message(s) you wrote meanwhile were sent."
@@ -69,7 +69,7 @@ extension IRCBridge {
     /// Every message that waited for the connection is reported failed (an error stanza for
     /// each), so nothing the user wrote disappears without a word.
     func giveUp(_ key: IRCBridgeConnection.Key, reason: String) async {
-        guard let pending = reconnecting.removeValue(forKey: key) else { return }
+        guard let pending = reconnecting.removeValueReleasingEmptyStorage(forKey: key) else { return }
         for id in pending.messageIDs {
             await report(.delivery(user: key.user, legacyMessageID: id, outcome: .failed("Not sent: the connection to \(key.server) could not be re-established (\(reason))")))
         }

@@ -140,8 +140,12 @@ public final class IRCSession: Sendable {
         loop.submit { core.loop.register(core) }
     }
 
+    /// The ``events`` of every session made with an `onEvent` handler: one finished stream,
+    /// shared, as a stream's storage cost a few hundred bytes per connection.
+    private static let noEvents = AsyncStream<IRCEvent> { $0.finish() }
+
     init(loop: IRCLoop, label: String, onEvent: @escaping @Sendable (IRCEvent) -> Void) {
-        events = AsyncStream { $0.finish() }
+        events = Self.noEvents
         self.label = label
         core = SessionCore(loop: loop, deliver: onEvent, finish: {})
         let core = core
