@@ -79,6 +79,8 @@ extension Gateway {
         }
         do {
             try await store.saveContactSettings(record, bridge: domain, user: user, address: address)
+            contactWrites += 1
+            configuredContacts[user]?.insert(address)
         } catch {
             logger.error("cannot store contact settings: \(error)", metadata: ["user": "\(user)"])
             reply(iq, error: StanzaError(.internalServerError, text: "The settings could not be stored"))

@@ -11,6 +11,7 @@ extension Gateway {
     }
 
     public func contactSettings(user: String, address: String) async -> RegistrationRecord? {
+        if let configured = configuredContacts[user], !configured.contains(address) { return nil }
         do {
             return try await store.contactSettings(bridge: domain, user: user, address: address)
         } catch {

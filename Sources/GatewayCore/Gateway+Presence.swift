@@ -103,6 +103,7 @@ extension Gateway {
         case .unsubscribe, .unsubscribed:
             send(Presence(type: .unsubscribed, from: contact, to: from.bare).element)
             _ = try? await store.deleteContact(bridge: domain, user: user, address: address)
+            contactWrites += 1
             contactCache[user]?.remove(address)
             await watchContacts(of: user)
         case .probe:

@@ -93,6 +93,7 @@ extension Gateway {
             try await store.deleteRegistration(bridge: domain, user: user)
             registrationCache[user] = .some(nil)
             contactCache[user] = nil
+            configuredContacts[user] = nil
         } catch {
             logger.error("cannot delete a registration: \(error)", metadata: ["user": "\(user)"])
         }

@@ -16,17 +16,19 @@ extension Gateway {
     /// The user's contact addresses, read once and then kept up to date here.
     func contactAddresses(of user: String) async -> Set<String> {
         if let cached = contactCache[user] { return cached }
+        let writes = contactWrites
         guard let contacts = try? await store.contacts(bridge: domain, user: user) else { return [] }
         let addresses = Set(contacts.map(\.address))
         if contactCache.count > 100_000 { contactCache.removeAll() }
-        contactCache[user] = addresses
-        return addresses
+        if contactWrites == writes, contactCache[user] == nil { contactCache[user] = addresses }
+        return contactCache[user] ?? addresses
     }
 
     func saveContact(_ address: String, for user: String, subscription: Contact.Subscription, name: String? = nil) async {
         let contact = Contact(address: address, name: name ?? bridge.contactProfile(address).name, groups: [identity.name], subscription: subscription)
         do {
             try await store.saveContact(contact, bridge: domain, user: user)
+            contactWrites += 1
             contactCache[user]?.insert(address)
         } catch {
             logger.error("cannot store a contact: \(error)", metadata: ["user": "\(user)"])

@@ -46,6 +46,14 @@ public actor Gateway: BridgeEventSink {
     /// Each user's contact addresses, once read: whether a sender is in the roster is asked for
     /// every incoming message.
     var contactCache: [String: Set<String>] = [:]
+    /// Each user's contacts with settings of their own, once read: a connection asks for its
+    /// server's settings as it opens, and most users have none.
+    var configuredContacts: [String: Set<String>] = [:]
+    /// Counts completed writes of contacts and their settings: a read during which one
+    /// completed may have seen the store before it, so it leaves the caches for the next read
+    /// to fill. (A write completed before a read began is in what it reads; one completed
+    /// after the read updates the cache it filled.)
+    var contactWrites = 0
     /// Rooms (XEP-0045) each user is in or joining.
     var rooms: [RoomState.Key: RoomState] = [:]
     /// Room lists fetched for paging, by user and network address.
@@ -198,10 +206,19 @@ public actor Gateway: BridgeEventSink {
     func registration(of user: String) async -> Registration? {
         if let cached = registrationCache[user] { return cached }
         do {
-            let registration = try await store.registration(bridge: domain, user: user)
-            if registrationCache.count > 100_000 { registrationCache.removeAll() }
-            registrationCache[user] = .some(registration)
-            return registration
+            let writes = contactWrites
+            let stored = try await store.user(bridge: domain, user: user)
+            if registrationCache.count > 100_000 {
+                registrationCache.removeAll()
+                contactCache.removeAll()
+                configuredContacts.removeAll()
+            }
+            registrationCache[user] = .some(stored?.registration)
+            if let stored, contactWrites == writes {
+                if contactCache[user] == nil { contactCache[user] = stored.contactAddresses }
+                if configuredContacts[user] == nil { configuredContacts[user] = stored.configuredAddresses }
+            }
+            return stored?.registration
         } catch {
             logger.error("cannot read a registration: \(error)", metadata: ["user": "\(user)"])
             return nil

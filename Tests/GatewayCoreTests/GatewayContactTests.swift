@@ -201,4 +201,28 @@ final class GatewayContactTests: XCTestCase {
         XCTAssertEqual(form[variable: "port"]?.values, ["7000"])
         XCTAssertEqual(form[variable: "password"]?.values ?? [], [], "secrets are never shown")
     }
+
+    func testAfterARestartContactsAndSettingsComeFromTheStore() async throws {
+        await gateway.handle(stanza("<presence type='subscribe' from='alice@localhost/a' to='bob@chat.localhost'/>"))
+        try await store.saveContactSettings(RegistrationRecord(legacyID: nil, fields: ["port": "7000"]), bridge: "chat.localhost", user: "alice@localhost", address: "hub")
+        let stored = try await store.user(bridge: "chat.localhost", user: "alice@localhost")
+        XCTAssertEqual(stored?.registration.fields["nick"], "alice")
+        XCTAssertEqual(stored?.contactAddresses, ["bob"])
+        XCTAssertEqual(stored?.configuredAddresses, ["hub"])
+        let missing = try await store.user(bridge: "chat.localhost", user: "nobody@localhost")
+        XCTAssertNil(missing)
+
+        // A new gateway on the same store: the first stanza loads the user once, and what it
+        // loaded answers the bridge's questions.
+        let restarted = Gateway(bridge: bridge, store: store, sender: link, policy: GatewayPolicy(allowedDomains: ["localhost"], admins: []), logger: Logger(label: "test"))
+        await restarted.start()
+        await restarted.linkEstablished()
+        await restarted.handle(stanza("<presence from='alice@localhost/a' to='chat.localhost'/>"))
+        let watched = await bridge.watched
+        XCTAssertEqual(watched.last, ["bob"])
+        let hub = await restarted.contactSettings(user: "alice@localhost", address: "hub")
+        XCTAssertEqual(hub?.fields["port"], "7000")
+        let bob = await restarted.contactSettings(user: "alice@localhost", address: "bob")
+        XCTAssertNil(bob)
+    }
 }

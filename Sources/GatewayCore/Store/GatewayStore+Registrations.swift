@@ -14,6 +14,25 @@ extension GatewayStore {
         }
     }
 
+    /// The registration of `user` on `bridge` with the addresses of their contacts and of the
+    /// contacts they configured, in one read: a user's first stanza needs all three soon (the
+    /// login watches the contacts, each connection asks for its settings), and after a restart
+    /// every user's client comes back within a second, so the reads queue on the one reader.
+    public func user(bridge: String, user: String) async throws -> StoredUser? {
+        try await read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM registration WHERE bridge = ? AND user = ?", arguments: [bridge, user]) else {
+                return nil
+            }
+            let registration = try self.registration(from: row)
+            let id: Int64 = row["id"]
+            return StoredUser(
+                registration: registration,
+                contactAddresses: try String.fetchSet(db, sql: "SELECT address FROM contact WHERE registrationID = ?", arguments: [id]),
+                configuredAddresses: try String.fetchSet(db, sql: "SELECT address FROM contactSetting WHERE registrationID = ?", arguments: [id])
+            )
+        }
+    }
+
     /// The registration on `bridge` whose foreign identity is `legacyID`, or `nil`; for routing
     /// what arrives from the foreign network (e.g. an SMS to a phone number) to its user.
     public func registration(bridge: String, legacyID: String) async throws -> Registration? {
