@@ -84,7 +84,8 @@ extension Gateway {
         guard let localpart = jid?.localpart else {
             return .failure(StanzaError(.jidMalformed, text: "No contact address"))
         }
-        switch bridge.normalizeAddress(JIDEscaping.unescape(localpart)) {
+        let bridge = self.bridge
+        switch recentLegacyAddresses.value(for: localpart, { bridge.normalizeAddress(JIDEscaping.unescape($0)) }) {
         case .success(let address): return .success(address)
         case .failure(let error): return .failure(StanzaError(.jidMalformed, text: error.text))
         }

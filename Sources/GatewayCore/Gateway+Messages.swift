@@ -13,8 +13,8 @@ extension Gateway {
             return
         }
         // Errors are never answered; the user's server bounced something of ours.
-        guard !message.isError, let from = message.from, let to = message.to else { return }
-        guard let user = allowedUser(from) else {
+        guard !message.isError, let (from, allowed) = sender(of: message.element), let to = recipient(of: message.element) else { return }
+        guard let user = allowed else {
             await fail(message, StanzaError(.forbidden, text: "Only users of \(policy.allowedDomains.sorted().joined(separator: ", ")) may use \(domain)"), to: from.bare.description)
             return
         }

@@ -54,6 +54,11 @@ public actor Gateway: BridgeEventSink {
     /// to fill. (A write completed before a read began is in what it reads; one completed
     /// after the read updates the cache it filled.)
     var contactWrites = 0
+    /// Recent stanzas' `from` (with the user it stands for, nil when not allowed here) and `to`,
+    /// parsed; and recent contact JIDs' legacy addresses (see ``RecentResults``).
+    var recentSenders = RecentResults<String, (jid: JID, user: String?)?>()
+    var recentRecipients = RecentResults<String, JID?>()
+    var recentLegacyAddresses = RecentResults<String, Result<String, AddressError>>()
     /// Rooms (XEP-0045) each user is in or joining.
     var rooms: [RoomState.Key: RoomState] = [:]
     /// Room lists fetched for paging, by user and network address.
@@ -195,6 +200,20 @@ public actor Gateway: BridgeEventSink {
     }
 
     /// The bare JID of a user, if the stanza came from a domain allowed to use the gateway.
+    /// A stanza's sender, parsed, with the user it stands for (nil when not allowed here).
+    func sender(of element: XMLElement) -> (jid: JID, user: String?)? {
+        guard let raw = element[attribute: "from"] else { return nil }
+        return recentSenders.value(for: raw) { raw in
+            JID(string: raw).map { ($0, allowedUser($0)) }
+        }
+    }
+
+    /// A stanza's recipient, parsed.
+    func recipient(of element: XMLElement) -> JID? {
+        guard let raw = element[attribute: "to"] else { return nil }
+        return recentRecipients.value(for: raw) { JID(string: $0) }
+    }
+
     func allowedUser(_ from: JID?) -> String? {
         guard let from, policy.allowedDomains.contains(from.domainpart) else { return nil }
         return from.bare.description

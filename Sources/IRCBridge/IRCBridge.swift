@@ -49,6 +49,8 @@ public actor IRCBridge: Bridge {
     /// Which new connections may start now, per server, and the ones waiting for a turn.
     var connectTurns: IRCConnectTurns
     var connectTurnWaiters: [UInt64: (connection: IRCBridgeConnection, turn: CheckedContinuation<Void, Never>)] = [:]
+    /// The addresses recent messages went to, parsed (a conversation repeats its address).
+    var recentAddresses = RecentResults<String, IRCAddress>()
     /// When each connection without MONITOR polls ISON next, and the one timer that runs them.
     var presencePolls: IRCPollSchedule<IRCBridgeConnection.Key>
     var presencePollTimer: Task<Void, Never>?
@@ -171,7 +173,10 @@ public actor IRCBridge: Bridge {
     public func send(_ message: OutgoingMessage, from account: BridgeAccount) async throws(BridgeError) -> String? {
         let address: IRCAddress
         do throws(IRCAddressError) {
-            address = try IRCAddress(localpart: message.to, fixedServer: settings.fixedServer, maxNickLength: settings.maxNickLength)
+            let (fixedServer, maxNickLength) = (settings.fixedServer, settings.maxNickLength)
+            address = try recentAddresses.value(for: message.to) { (to) throws(IRCAddressError) in
+                try IRCAddress(localpart: to, fixedServer: fixedServer, maxNickLength: maxNickLength)
+            }
         } catch {
             throw BridgeError(.jidMalformed, error.text)
         }
