@@ -47,11 +47,14 @@ actor SentMessageLog {
 /// reports come within seconds and are answered from here.
 ///
 /// The sends themselves sit in a ring, in insertion order; the index maps an id to its insertion
-/// number only. Inserting touches the ring slot and the index twice (forget, add). A dictionary of
-/// whole sends made every insert a few cache misses in a table of 10 000 large entries.
+/// number only, and an entry counts while its number is among the last `capacity`. Entries are
+/// never removed one by one: removing a `String` key from a dictionary rehashes the keys after it
+/// in its probe run, which made forgetting the oldest send dearer than adding the new one. The
+/// index is rebuilt from the ring instead whenever it has grown to twice the capacity, about one
+/// hash per insert.
 struct RecentSends {
     private let capacity: Int
-    /// Insertion number of the newest send of each id.
+    /// Insertion number of the newest send of each id, stale ones included until a rebuild.
     private var index: [String: Int] = [:]
     /// Sends in insertion order, as a ring: `ring[number % capacity]`.
     private var ring: [SentMessage] = []
@@ -63,24 +66,30 @@ struct RecentSends {
     }
 
     subscript(legacyMessageID: String) -> SentMessage? {
-        guard let number = index[legacyMessageID] else { return nil }
+        guard let number = index[legacyMessageID], number >= inserted - capacity else { return nil }
         return ring[number % capacity]
     }
 
-    var count: Int { index.count }
+    /// How many ids are remembered.
+    var count: Int { index.values.count { $0 >= inserted - capacity } }
 
     mutating func insert(_ sent: SentMessage) {
-        let slot = inserted % capacity
         if ring.count < capacity {
             ring.append(sent)
         } else {
-            // An id used again since is younger than this slot: keep it.
-            if let position = index.index(forKey: ring[slot].legacyMessageID), index.values[position] == inserted - capacity {
-                index.remove(at: position)
-            }
-            ring[slot] = sent
+            ring[inserted % capacity] = sent
         }
         index[sent.legacyMessageID] = inserted
         inserted += 1
+        if index.count >= 2 * capacity { rebuildIndex() }
+    }
+
+    /// The index of what the ring holds, the newest send of each id winning.
+    private mutating func rebuildIndex() {
+        var rebuilt = [String: Int](minimumCapacity: capacity)
+        for number in max(0, inserted - capacity)..<inserted {
+            rebuilt[ring[number % capacity].legacyMessageID] = number
+        }
+        index = rebuilt
     }
 }

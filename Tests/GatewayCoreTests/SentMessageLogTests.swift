@@ -36,3 +36,19 @@ final class SentMessageLogTests: XCTestCase {
         XCTAssertEqual(direct?.peer, "bob%irc")
     }
 }
+
+extension SentMessageLogTests {
+    func testRecentSendsStayRightAcrossIndexRebuilds() {
+        var recent = RecentSends(capacity: 4)
+        for n in 0..<50 {
+            recent.insert(sent("id\(n % 7)", xmppID: "x\(n)"))
+            // The last four sends are remembered, each id by its newest send.
+            for back in 0..<min(4, n + 1) {
+                let number = n - back
+                XCTAssertEqual(recent["id\(number % 7)"]?.xmppID, "x\(number)", "after send \(n)")
+            }
+            if n >= 4 { XCTAssertNil(recent["id\((n - 4) % 7)"], "after send \(n): the fifth newest is forgotten") }
+            XCTAssertEqual(recent.count, min(4, n + 1))
+        }
+    }
+}
