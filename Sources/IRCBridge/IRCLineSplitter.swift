@@ -67,15 +67,30 @@ public struct IRCLineSplitter: Sendable, Hashable {
             isAction = true
             text = Substring(body.utf8.dropFirst(4))
         }
-        let head = verb.rawValue + " " + target + " :"
+        // `VERB target :`
+        let headBytes = verb.rawValue.utf8.count + 1 + target.utf8.count + 2
         let framing = isAction ? Self.actionOpen.utf8.count + 1 : 0
         // Our line as relayed: prefix, space, head, text, CR LF.
-        let overhead = prefixLength + 1 + head.utf8.count + framing + 2
+        let overhead = prefixLength + 1 + headBytes + framing + 2
         let budget = Self.maxLineBytes - overhead
         // 4 bytes is the least that always fits one Unicode scalar; with less we could not
         // make progress (and a target that long is nonsense anyway).
         guard budget >= 4 else { throw .lineTooLong(bytes: overhead + 4) }
 
+        // Most bodies are one short line of plain text: one string, built once.
+        if !isAction, !text.isEmpty, text.utf8.count <= budget, !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            var line = String()
+            line.reserveCapacity(headBytes + text.utf8.count + lineEnd.utf8.count)
+            line += verb.rawValue
+            line += " "
+            line += target
+            line += " :"
+            line += text
+            line += lineEnd
+            return [line]
+        }
+
+        let head = verb.rawValue + " " + target + " :"
         var result: [String] = []
         for message in Self.messages(in: text) {
             for chunk in Self.chunks(of: message, maxBytes: budget) {
