@@ -449,9 +449,10 @@ async def phase_private(gw: Gateway, env: Env, res: Results) -> None:
                 elapsed, cpu = await burst(run)
                 runs.append((elapsed, cpu))
                 say(f"    {n / elapsed:.0f} msg/s, {cpu / n * 1e6:.1f} µs CPU/msg")
-            elapsed, cpu = min(runs)
-            res.values[f"{key}_rate"] = n / elapsed
-            res.values[f"{key}_cpu"] = cpu / n * 1e6
+            # Best of the runs for each figure on its own: the fastest run is not always the
+            # one other work on the machine disturbed least.
+            res.values[f"{key}_rate"] = n / min(e for e, _ in runs)
+            res.values[f"{key}_cpu"] = min(c for _, c in runs) / n * 1e6
             if args.repeat > 1:
                 res.extra.append(f"{gw.name}: {what} runs: " + ", ".join(f"{n / e:.0f} msg/s ({c / n * 1e6:.1f} µs)" for e, c in runs))
 
