@@ -199,7 +199,6 @@ public actor Gateway: BridgeEventSink {
         try? JID(localpart: JIDEscaping.escape(address), domainpart: domain)
     }
 
-    /// The bare JID of a user, if the stanza came from a domain allowed to use the gateway.
     /// A stanza's sender, parsed, with the user it stands for (nil when not allowed here).
     func sender(of element: XMLElement) -> (jid: JID, user: String?)? {
         guard let raw = element[attribute: "from"] else { return nil }
@@ -214,6 +213,7 @@ public actor Gateway: BridgeEventSink {
         return recentRecipients.value(for: raw) { JID(string: $0) }
     }
 
+    /// The bare JID of a user, if the stanza came from a domain allowed to use the gateway.
     func allowedUser(_ from: JID?) -> String? {
         guard let from, policy.allowedDomains.contains(from.domainpart) else { return nil }
         return from.bare.description
