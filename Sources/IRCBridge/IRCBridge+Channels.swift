@@ -154,9 +154,9 @@ extension IRCBridge {
             let key = connection.key
             let id = connection.id
             let timeout = settings.listTimeout
-            Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                await self?.finishRoomList(key, id, .failure(BridgeError(.remoteServerTimeout, "\(server) did not finish LIST within \(timeout)")))
+            // Cancelled when the list is complete: a sleep left running could fail the next LIST.
+            connection.roomList?.timer = OneShotTimer(after: timeout) { [weak self] in
+                Task { await self?.finishRoomList(key, id, .failure(BridgeError(.remoteServerTimeout, "\(server) did not finish LIST within \(timeout)"))) }
             }
         }
         let result = await withCheckedContinuation { continuation in
@@ -168,6 +168,7 @@ extension IRCBridge {
     func finishRoomList(_ key: IRCBridgeConnection.Key, _ id: UInt64, _ result: Result<[RoomListing], BridgeError>) {
         guard let connection = connections[key], connection.id == id, let request = connection.roomList else { return }
         connection.roomList = nil
+        request.timer?.cancel()
         for waiter in request.waiters { waiter.resume(returning: result) }
     }
 

@@ -22,9 +22,10 @@ extension IRCBridge {
             let timeout = settings.whoisTimeout
             let key = connection.key
             let id = connection.id
-            Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                await self?.whoisTimedOut(folded, key: key, connection: id, after: timeout)
+            // Cancelled when answered: a sleep left running could time out the next WHOIS of the
+            // same nick on this connection.
+            connection.whois[folded]?.timer = OneShotTimer(after: timeout) { [weak self] in
+                Task { await self?.whoisTimedOut(folded, key: key, connection: id, after: timeout) }
             }
         }
         let result = await withCheckedContinuation { continuation in
@@ -62,6 +63,7 @@ extension IRCBridge {
     @discardableResult
     func finishWhois(_ folded: String, on connection: IRCBridgeConnection, with result: Result<ContactProfile, BridgeError>) -> Bool {
         guard let reply = connection.whois.removeValue(forKey: folded) else { return false }
+        reply.timer?.cancel()
         for waiter in reply.waiters { waiter.resume(returning: result) }
         return true
     }

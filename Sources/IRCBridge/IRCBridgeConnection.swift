@@ -94,4 +94,6 @@ final class IRCBridgeConnection {
 struct IRCRoomListRequest {
     var rooms: [RoomListing] = []
     var waiters: [CheckedContinuation<Result<[RoomListing], BridgeError>, Never>] = []
+    /// Fails the request if the server does not finish it in time; cancelled when it does.
+    var timer: OneShotTimer?
 }

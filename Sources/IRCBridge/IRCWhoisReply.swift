@@ -14,6 +14,8 @@ struct IRCWhoisReply {
     var idleSeconds: Int?
     var secure = false
     var waiters: [CheckedContinuation<Result<ContactProfile, BridgeError>, Never>] = []
+    /// Fails the request if the server does not finish it in time; cancelled when it does.
+    var timer: OneShotTimer?
 
     /// Takes one WHOIS numeric (`params[0]` is our nick, `params[1]` theirs).
     mutating func apply(_ code: UInt32, _ params: [String]) {

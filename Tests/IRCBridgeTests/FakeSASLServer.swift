@@ -18,6 +18,8 @@ final class FakeSASLServer: Sendable {
         var answersCAP = true
         var capabilities = [":fake.test CAP * LS * :multi-prefix away-notify",
                             ":fake.test CAP * LS :sasl=PLAIN,EXTERNAL account-tag"]
+        /// How many WHOIS the server answers (per connection); later ones go unanswered.
+        var whoisAnswers = 0
     }
 
     /// What the client stand-in must receive, in this order, before the 001.
@@ -93,6 +95,7 @@ final class FakeSASLServer: Sendable {
         let script: Script
         var framer = IRCLineFramer(maxLineLength: 8192)
         var saslPayload = ""
+        var whoisAnswered = 0
 
         init(server: FakeSASLServer, script: Script) {
             self.server = server
@@ -141,6 +144,10 @@ final class FakeSASLServer: Sendable {
                 }
             case ("USER", _):
                 send([":fake.test 001 x :Welcome to the fake network", ":fake.test 422 x :MOTD File is missing"], context)
+            case ("WHOIS", let nick):
+                guard whoisAnswered < script.whoisAnswers else { return }
+                whoisAnswered += 1
+                send([":fake.test 311 x \(nick) \(nick) host.test * :Real \(nick)", ":fake.test 318 x \(nick) :End of WHOIS list"], context)
             default:
                 break
             }

@@ -2,6 +2,7 @@
 // engine session) on the other side and a recording event sink in place of the gateway core.
 
 import GatewayCore
+import NIOPosix
 import XCTest
 import XMPPCore
 @testable import IRCBridge
@@ -321,6 +322,33 @@ final class IRCBridgeTests: XCTestCase {
             throw TestTimeout.expired("not a refusal: \(event)")
         }
         return (bridge, condition, text)
+    }
+
+    /// A WHOIS the server never answers fails after the timeout, and only then: the timer of
+    /// an earlier, answered WHOIS of the same nick is cancelled, so it cannot cut the next short.
+    func testAnUnansweredWhoisTimesOutOnItsOwnTimer() async throws {
+        let fake = try await FakeSASLServer.start(script: .init(whoisAnswers: 1), group: MultiThreadedEventLoopGroup.singleton)
+        defer { fake.close() }
+        group = IRCLoopGroup(threads: 1)
+        var settings = IRCBridgeSettings(defaultPort: UInt16(fake.port), throttle: .unlimited, connectTimeout: .seconds(10))
+        settings.whoisTimeout = .milliseconds(800)
+        let bridge = IRCBridge(identity: BridgeIdentity(domain: "irc.localhost", name: "IRC", gatewayType: "irc"), settings: settings, loops: group!)
+        bridges.append(bridge)
+        await bridge.start(events: RecordingSink())
+        try await bridge.logIn(alice)
+
+        let answered = try await bridge.lookUpContact("bob%127.0.0.1", for: alice)
+        XCTAssertEqual(answered.fullName, "Real bob")
+        try await Task.sleep(for: .milliseconds(400))  // the first WHOIS's timer would fire 400 ms into the second
+        let started = ContinuousClock.now
+        do {
+            _ = try await bridge.lookUpContact("bob%127.0.0.1", for: alice)
+            XCTFail("the server never answers the second WHOIS")
+        } catch {
+            XCTAssertEqual(error.condition, .remoteServerTimeout)
+            XCTAssertTrue(error.text.contains("WHOIS"), error.text)
+        }
+        XCTAssertGreaterThanOrEqual(ContinuousClock.now - started, .milliseconds(700), "failed by the first WHOIS's timer")
     }
 
     // MARK: - Connect turns
