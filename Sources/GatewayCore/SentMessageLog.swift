@@ -70,7 +70,7 @@ struct RecentSends {
         return ring[number % capacity]
     }
 
-    /// How many ids are remembered.
+    /// How many ids are remembered (for tests: it counts through the index).
     var count: Int { index.values.count { $0 >= inserted - capacity } }
 
     mutating func insert(_ sent: SentMessage) {

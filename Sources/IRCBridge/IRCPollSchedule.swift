@@ -20,6 +20,7 @@ struct IRCPollSchedule<Key: Hashable> {
 
     var isEmpty: Bool { due.isEmpty }
 
+    /// Whether connection `id` under `key` is scheduled (for tests).
     func contains(_ key: Key, id: UInt64) -> Bool { due[key]?.id == id }
 
     /// Connection `id` under `key` polled at `now`: it polls again one interval later. A

@@ -3,8 +3,9 @@
 
 One run starts a throwaway Prosody and ngircd (tests/e2e/harness), then measures each phase for
 each gateway in turn (the other one stopped) as a component of that Prosody on its own domain,
-with the same XMPP users, the same raw IRC peers and the same procedure, and prints one table: each figure for causeway, for
-biboumi, and their ratio oriented so that > 1 means causeway is better. See docs/benchmarks.md.
+with the same XMPP users, the same raw IRC peers and the same procedure, and prints one table:
+each figure for causeway, for biboumi, and their ratio oriented so that > 1 means causeway is
+better. See docs/benchmarks.md.
 """
 
 from __future__ import annotations

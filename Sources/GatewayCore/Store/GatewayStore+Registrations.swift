@@ -9,8 +9,7 @@ extension GatewayStore {
     /// The registration of `user` (a bare JID) on `bridge`, secrets opened, or `nil`.
     public func registration(bridge: String, user: String) async throws -> Registration? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM registration WHERE bridge = ? AND user = ?", arguments: [bridge, user])
-                .map(self.registration(from:))
+            try Self.registrationRow(db, bridge: bridge, user: user).map(self.registration(from:))
         }
     }
 
@@ -20,9 +19,7 @@ extension GatewayStore {
     /// every user's client comes back within a second, so the reads queue on the one reader.
     public func user(bridge: String, user: String) async throws -> StoredUser? {
         try await read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM registration WHERE bridge = ? AND user = ?", arguments: [bridge, user]) else {
-                return nil
-            }
+            guard let row = try Self.registrationRow(db, bridge: bridge, user: user) else { return nil }
             let registration = try self.registration(from: row)
             let id: Int64 = row["id"]
             return StoredUser(
@@ -31,6 +28,10 @@ extension GatewayStore {
                 configuredAddresses: try String.fetchSet(db, sql: "SELECT address FROM contactSetting WHERE registrationID = ?", arguments: [id])
             )
         }
+    }
+
+    private static func registrationRow(_ db: Database, bridge: String, user: String) throws -> Row? {
+        try Row.fetchOne(db, sql: "SELECT * FROM registration WHERE bridge = ? AND user = ?", arguments: [bridge, user])
     }
 
     /// The registration on `bridge` whose foreign identity is `legacyID`, or `nil`; for routing
