@@ -16,6 +16,19 @@ final class StanzaLanes: Sendable {
     /// idle, each with its elements from `elements`: the caller starts a drainer for each with
     /// ``drain(_:startingWith:handle:)``.
     func enqueue(_ elements: [XMLElement]) -> [(lane: String, first: [XMLElement])] {
+        // Most reads carry one stanza: no grouping to do.
+        if elements.count == 1 {
+            let lane = Self.lane(of: elements[0])
+            let idle = waiting.withLock { lanes in
+                if lanes[lane] != nil {
+                    lanes[lane]!.append(elements[0])
+                    return false
+                }
+                lanes[lane] = []
+                return true
+            }
+            return idle ? [(lane, elements)] : []
+        }
         var grouped: [(lane: String, elements: [XMLElement])] = []
         var indexOfLane: [String: Int] = [:]
         for element in elements {

@@ -139,6 +139,10 @@ public actor Gateway: BridgeEventSink {
     /// Output held for the batch (``OutputBatch``) is released every millisecond of handling,
     /// so a long batch does not hold back what its first stanzas wrote.
     public func handle(_ elements: [XMLElement]) async {
+        if elements.count == 1 {
+            await handle(elements[0])
+            return
+        }
         var lastRelease = ContinuousClock.now
         for element in elements {
             await handle(element)

@@ -4,10 +4,13 @@
 /// XMPP→IRC message costs. A handful of entries compared in turn cost less than hashing the
 /// input for a dictionary.
 package struct RecentResults<Input: Equatable, Output> {
-    private var entries: [(input: Input, output: Output)] = []
-    private var next = 0
-    private let size: Int
+    // Inlinable, so each user specializes it: unspecialized, every lookup asked the runtime for
+    // the metadata of its entry tuple.
+    @usableFromInline var entries: [(input: Input, output: Output)] = []
+    @usableFromInline var next = 0
+    @usableFromInline let size: Int
 
+    @inlinable
     package init(size: Int = 4) {
         precondition(size > 0, "at least one entry")
         self.size = size
@@ -16,6 +19,7 @@ package struct RecentResults<Input: Equatable, Output> {
 
     /// `compute(input)`, from memory when it was among the last `size` inputs computed.
     /// Failures are not remembered.
+    @inlinable
     package mutating func value<Failure: Error>(for input: Input, _ compute: (Input) throws(Failure) -> Output) throws(Failure) -> Output {
         for entry in entries where entry.input == input { return entry.output }
         let output = try compute(input)
