@@ -14,9 +14,8 @@ import XMPPCore
 public final class ComponentLink: Service, Sendable {
     public let configuration: ComponentLinkConfiguration
     /// What happens on the link, in order: established, stanzas, down.
-    public let events: AsyncStream<LinkEvent>
+    public let events = LinkEventStream()
 
-    private let eventContinuation: AsyncStream<LinkEvent>.Continuation
     /// The event loop of every connection of this link, so work that wants to sit next to the
     /// link's I/O (``EventLoopTaskExecutor``) always can.
     public let eventLoop: any EventLoop
@@ -45,7 +44,6 @@ public final class ComponentLink: Service, Sendable {
         logger[metadataKey: "domain"] = .string(configuration.domain)
         self.logger = logger
         self.shared = NIOLockedValueBox(Shared(queue: OutboundQueue(limit: configuration.queueLimit)))
-        (events, eventContinuation) = AsyncStream.makeStream(of: LinkEvent.self)
     }
 
     /// Whether the handshake has succeeded and the link is up right now.
@@ -121,14 +119,14 @@ public final class ComponentLink: Service, Sendable {
         } onGracefulShutdown: {
             self.shutDown()
         }
-        eventContinuation.finish()
+        events.finish()
         logger.info("component link closed")
     }
 
     /// Ends ``events`` now, for a consumer that is shutting down; the link itself keeps running
     /// (sending what it is given) until its own shutdown.
     public func stopReportingEvents() {
-        eventContinuation.finish()
+        events.finish()
     }
 
     // MARK: - Called by the channel handler, on its event loop
@@ -141,7 +139,7 @@ public final class ComponentLink: Service, Sendable {
             return shared.shuttingDown
         }
         logger.info("component link established", metadata: ["server": "\(configuration.host):\(configuration.port)"])
-        eventContinuation.yield(.established)
+        events.yield(.established)
         if shuttingDown { handler.value.close() }
     }
 
@@ -151,11 +149,11 @@ public final class ComponentLink: Service, Sendable {
             shared.queue.linkLost()
             return shared.handler != nil
         }
-        if wasUp { eventContinuation.yield(.down(failure)) }
+        if wasUp { events.yield(.down(failure)) }
     }
 
     func deliver(_ elements: [XMLElement]) {
-        eventContinuation.yield(.stanzas(elements))
+        events.yield(.stanzas(elements))
     }
 
     func takeQueued() -> [OutboundQueue.Entry] {

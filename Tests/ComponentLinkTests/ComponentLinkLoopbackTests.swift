@@ -180,9 +180,10 @@ final class ComponentLinkLoopbackTests: XCTestCase {
     }
 
     /// The first `count` values of `stream`, waited for with a bound.
-    private func first<Value: Sendable>(_ count: Int, of stream: AsyncStream<Value>, _ what: String) async throws -> [Value] {
+    private func first<Events: AsyncSequence & Sendable>(_ count: Int, of stream: Events, _ what: String) async throws -> [Events.Element]
+    where Events.Element: Sendable, Events.Failure == Never {
         try await withTimeout(10, what) {
-            var values: [Value] = []
+            var values: [Events.Element] = []
             for await value in stream {
                 values.append(value)
                 if values.count == count { break }
