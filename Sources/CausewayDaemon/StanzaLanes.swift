@@ -19,37 +19,34 @@ final class StanzaLanes: Sendable {
         // Most reads carry one stanza: no grouping to do.
         if elements.count == 1 {
             let lane = Self.lane(of: elements[0])
-            let idle = waiting.withLock { lanes in
-                if lanes[lane] != nil {
-                    lanes[lane]!.append(elements[0])
-                    return false
-                }
-                lanes[lane] = []
-                return true
-            }
+            let idle = waiting.withLock { Self.claim(lane, for: elements, in: &$0) }
             return idle ? [(lane, elements)] : []
         }
-        var grouped: [(lane: String, elements: [XMLElement])] = []
+        var grouped: [(lane: String, first: [XMLElement])] = []
         var indexOfLane: [String: Int] = [:]
         for element in elements {
             let lane = Self.lane(of: element)
             if let index = indexOfLane[lane] {
-                grouped[index].elements.append(element)
+                grouped[index].first.append(element)
             } else {
                 indexOfLane[lane] = grouped.count
                 grouped.append((lane, [element]))
             }
         }
         return waiting.withLock { lanes in
-            grouped.compactMap { lane, elements in
-                if lanes[lane] != nil {
-                    lanes[lane]!.append(contentsOf: elements)
-                    return nil
-                }
-                lanes[lane] = []
-                return (lane, elements)
-            }
+            grouped.filter { Self.claim($0.lane, for: $0.first, in: &lanes) }
         }
+    }
+
+    /// Marks an idle `lane` busy and returns true (its caller drains `elements`), or queues
+    /// `elements` behind the lane's drainer and returns false.
+    private static func claim(_ lane: String, for elements: [XMLElement], in lanes: inout [String: [XMLElement]]) -> Bool {
+        if lanes[lane] != nil {
+            lanes[lane]!.append(contentsOf: elements)
+            return false
+        }
+        lanes[lane] = []
+        return true
     }
 
     /// Handles `first`, then whatever arrived on the lane meanwhile, until the lane is empty.

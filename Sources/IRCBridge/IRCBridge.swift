@@ -229,6 +229,7 @@ public actor IRCBridge: Bridge {
 
     /// Writes a private message's lines, remembering the message for a `401` about `nick` and
     /// the conversation for `nick`'s nick changes.
+    ///
     /// The lines go first: the bookkeeping is for answers that come later, handled on this actor
     /// after it, and a lone message's latency is the work done before its line leaves.
     func write(_ lines: [String], of id: String, to nick: String, on connection: IRCBridgeConnection) {
