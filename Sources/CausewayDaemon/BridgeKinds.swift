@@ -115,14 +115,16 @@ enum BridgeKinds {
     }
 
     /// Makes the bridge a configuration describes.
-    static func make(_ configuration: BridgeConfiguration, httpClient: HTTPClient, ircLoops: IRCLoopGroup, logger: Logger) -> any Bridge {
+    static func make(
+        _ configuration: BridgeConfiguration, httpClient: HTTPClient, ircLoops: IRCLoopGroup, executor: ActorExecutor, logger: Logger
+    ) -> any Bridge {
         switch configuration.settings {
         case .core:
             return CoreOnlyBridge(identity: configuration.identity)
         case .sms(let settings):
             return SMSBridge(identity: configuration.identity, settings: settings, httpClient: httpClient, logger: logger)
         case .irc(let settings):
-            return IRCBridge(identity: configuration.identity, settings: settings, loops: ircLoops)
+            return IRCBridge(identity: configuration.identity, settings: settings, loops: ircLoops, executor: executor)
         }
     }
 }

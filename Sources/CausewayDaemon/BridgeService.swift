@@ -10,6 +10,9 @@ import XMPPCore
 /// ``StanzaLanes``). It stops on graceful shutdown before its link does (the group stops
 /// services in reverse order), so the gateway's last words — unavailable presences,
 /// acknowledged messages — still leave through the link.
+///
+/// The gateway must run on the link's event loop (``EventLoopSerialExecutor``), as the daemon
+/// sets it up: the link's events are handed to it there, synchronously.
 struct BridgeService: Service {
     let bridge: BridgeConfiguration
     let link: ComponentLink
@@ -18,33 +21,15 @@ struct BridgeService: Service {
 
     func run() async {
         await gateway.start()
-        let lanes = StanzaLanes()
-        let gateway = self.gateway
-        // On graceful shutdown the link stops reporting, which ends the loop; the lanes finish
-        // what they hold. (Not `cancelOnGracefulShutdown()`: its merge cost more per stanza
-        // than handling some stanzas.)
-        // Stanzas are handled on the link's event loop (see EventLoopTaskExecutor): one thread
-        // reads, handles and writes them, as long as the gateway and bridge are free to run there.
-        let executor = EventLoopTaskExecutor(link.eventLoop)
+        // Stanzas are handled where the link reads them (see StanzaDispatcher). On graceful
+        // shutdown, or if cancelled, the link stops reporting; what it reported is still handled.
+        let dispatcher = StanzaDispatcher(gateway: gateway, logger: logger)
+        link.reportEvents { dispatcher.linkReported($0) }
         await withGracefulShutdownHandler {
-            await withTaskExecutorPreference(executor) {
-                await withDiscardingTaskGroup { group in
-                    for await event in link.events {
-                        switch event {
-                        case .established:
-                            await gateway.linkEstablished()
-                        case .stanzas(let elements):
-                            for (lane, first) in lanes.enqueue(elements) {
-                                group.addTask {
-                                    await lanes.drain(lane, startingWith: first) { await gateway.handle($0) }
-                                }
-                            }
-                        case .down(let failure):
-                            logger.debug("bridge waiting for its link", metadata: ["reason": "\(failure.map { "\($0)" } ?? "closed")"])
-                            await gateway.linkLost()
-                        }
-                    }
-                }
+            await withTaskCancellationHandler {
+                await dispatcher.waitUntilDone(on: gateway)
+            } onCancel: { [link] in
+                link.stopReportingEvents()
             }
         } onGracefulShutdown: { [link] in
             link.stopReportingEvents()

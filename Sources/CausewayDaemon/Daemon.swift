@@ -53,11 +53,13 @@ public struct Daemon: Sendable {
                 configuration: self.configuration.linkConfiguration(for: configuration), group: group, logger: bridgeLogger
             )
             bridgeLogger[metadataKey: "domain"] = .string(configuration.domain)
-            let bridge = BridgeKinds.make(configuration, httpClient: httpClient, ircLoops: ircLoops, logger: bridgeLogger)
+            // The gateway and its bridge run on the link's event loop (see ActorExecutor).
+            let executor = ActorExecutor(EventLoopSerialExecutor(link.eventLoop))
+            let bridge = BridgeKinds.make(configuration, httpClient: httpClient, ircLoops: ircLoops, executor: executor, logger: bridgeLogger)
             bridgesByName[configuration.name] = bridge
             let gateway = Gateway(
                 bridge: bridge, store: store, sender: LinkStanzaSender(link: link),
-                policy: self.configuration.policy, logger: bridgeLogger
+                policy: self.configuration.policy, logger: bridgeLogger, executor: executor
             )
             links.append(.init(service: link))
             bridgeServices.append(.init(service: BridgeService(bridge: configuration, link: link, gateway: gateway, logger: bridgeLogger)))

@@ -51,8 +51,11 @@ final class StanzaLanes: Sendable {
 
     /// Handles `first`, then whatever arrived on the lane meanwhile, until the lane is empty.
     /// What arrived together is one ``OutputBatch``: its output leaves together.
-    /// `handle` gets each batch whole, so handling it costs one hop to the gateway, not one per stanza.
-    func drain(_ lane: String, startingWith first: [XMLElement], handle: ([XMLElement]) async -> Void) async {
+    /// `handle` gets each batch whole. Both run where the caller runs (the gateway's executor, in
+    /// the daemon), so draining costs no hop.
+    nonisolated(nonsending) func drain(
+        _ lane: String, startingWith first: [XMLElement], handle: nonisolated(nonsending) ([XMLElement]) async -> Void
+    ) async {
         var batch = first
         while !batch.isEmpty {
             await OutputBatch.handling(batch.count) { await handle(batch) }

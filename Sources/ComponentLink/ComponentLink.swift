@@ -17,7 +17,7 @@ public final class ComponentLink: Service, Sendable {
     public let events = LinkEventStream()
 
     /// The event loop of every connection of this link, so work that wants to sit next to the
-    /// link's I/O (``EventLoopTaskExecutor``) always can.
+    /// link's I/O (the daemon runs its gateway there) always can.
     public let eventLoop: any EventLoop
     private let logger: Logger
     private let shared: NIOLockedValueBox<Shared>
@@ -119,14 +119,27 @@ public final class ComponentLink: Service, Sendable {
         } onGracefulShutdown: {
             self.shutDown()
         }
-        events.finish()
+        finishEvents()
         logger.info("component link closed")
     }
 
-    /// Ends ``events`` now, for a consumer that is shutting down; the link itself keeps running
-    /// (sending what it is given) until its own shutdown.
+    /// Ends ``events`` (after what is already reported), for a consumer that is shutting down;
+    /// the link itself keeps running (sending what it is given) until its own shutdown.
     public func stopReportingEvents() {
-        events.finish()
+        finishEvents()
+    }
+
+    /// Reports every event from now on by calling `handler` on the link's event loop, as it
+    /// happens, instead of through ``events`` (events not yet read from it go first); nil when the
+    /// link stops reporting. For a consumer that runs on the loop itself and must not block it:
+    /// a stanza the loop has read can then be handled before the loop returns to its queue.
+    public func reportEvents(to handler: @escaping @Sendable (LinkEvent?) -> Void) {
+        eventLoop.execute { self.events.handOver(to: handler) }
+    }
+
+    /// Events are yielded on the loop; finishing there too keeps the end after them.
+    private func finishEvents() {
+        eventLoop.execute { self.events.finish() }
     }
 
     // MARK: - Called by the channel handler, on its event loop

@@ -12,6 +12,9 @@ import Synchronization
 ///
 /// Like `AsyncStream`'s: events yielded after ``finish()`` are dropped; the reader gets what was
 /// buffered and then nil; cancelling the reading task finishes the stream.
+///
+/// Instead of a reader, a consumer that runs on the link's event loop can take the events where
+/// they happen (``handOver(to:)``).
 public final class LinkEventStream: AsyncSequence, Sendable {
     public typealias Element = LinkEvent
     public typealias Failure = Never
@@ -20,6 +23,8 @@ public final class LinkEventStream: AsyncSequence, Sendable {
         var buffered = CircularBuffer<LinkEvent>()
         var reader: UnsafeContinuation<LinkEvent?, Never>?
         var finished = false
+        /// Set by ``handOver(to:)``: gets every event in place of a reader, and nil at the end.
+        var handler: (@Sendable (LinkEvent?) -> Void)?
 
         /// The next event for a reader that asks now: `.some(nil)` when the stream is over,
         /// nil when the reader must wait.
@@ -33,28 +38,47 @@ public final class LinkEventStream: AsyncSequence, Sendable {
 
     init() {}
 
-    /// Hands `event` to the reader, or buffers it until the reader asks.
+    /// Hands `event` to the reader (or the handler), or buffers it until the reader asks.
     func yield(_ event: LinkEvent) {
-        let reader = state.withLock { state -> UnsafeContinuation<LinkEvent?, Never>? in
-            guard !state.finished else { return nil }
+        let (reader, handler) = state.withLock { state -> (UnsafeContinuation<LinkEvent?, Never>?, (@Sendable (LinkEvent?) -> Void)?) in
+            guard !state.finished else { return (nil, nil) }
+            if let handler = state.handler { return (nil, handler) }
             guard let reader = state.reader else {
                 state.buffered.append(event)
-                return nil
+                return (nil, nil)
             }
             state.reader = nil
-            return reader
+            return (reader, nil)
         }
         reader?.resume(returning: event)
+        handler?(event)
     }
 
-    /// Ends the stream: the reader gets what is buffered, then nil.
+    /// Ends the stream: the reader gets what is buffered, then nil; a handler gets nil.
     func finish() {
-        let reader = state.withLock { state -> UnsafeContinuation<LinkEvent?, Never>? in
+        let (reader, handler) = state.withLock { state -> (UnsafeContinuation<LinkEvent?, Never>?, (@Sendable (LinkEvent?) -> Void)?) in
+            if state.finished { return (nil, nil) }
             state.finished = true
-            defer { state.reader = nil }
-            return state.reader
+            defer { state.reader = nil; state.handler = nil }
+            return (state.reader, state.handler)
         }
         reader?.resume(returning: nil)
+        handler?(nil)
+    }
+
+    /// From now on gives every event to `handler` as it is yielded, on the yielding thread,
+    /// instead of to a reader: first what is buffered, then each new one; nil once the stream
+    /// has finished. The stream must have no reader. The link yields and finishes on its event
+    /// loop, and calls this there too, so the handler's calls are that loop's, in order.
+    func handOver(to handler: @escaping @Sendable (LinkEvent?) -> Void) {
+        let (buffered, finished) = state.withLock { state -> (CircularBuffer<LinkEvent>, Bool) in
+            precondition(state.reader == nil && state.handler == nil, "a LinkEventStream has one reader at a time")
+            defer { state.buffered = CircularBuffer() }
+            if !state.finished { state.handler = handler }
+            return (state.buffered, state.finished)
+        }
+        for event in buffered { handler(event) }
+        if finished { handler(nil) }
     }
 
     /// Whether a reader waits for the next event (for tests).

@@ -55,7 +55,14 @@ public actor DurableOutbox {
     /// Acknowledgements from the link's thread, on their way to this actor.
     private let acknowledgementArrivals = HandOffQueue<Acknowledged>()
 
-    public init(bridge: String, store: GatewayStore, sender: any StanzaSender, logger: Logger) {
+    /// Where this actor runs: the gateway's executor (see ``ActorExecutor``), so the gateway's
+    /// calls into it are plain calls.
+    nonisolated let executor: ActorExecutor
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.unownedExecutor }
+
+    public init(bridge: String, store: GatewayStore, sender: any StanzaSender, logger: Logger, executor: ActorExecutor = .own()) {
+        self.executor = executor
         self.bridge = bridge
         self.store = store
         self.sender = sender

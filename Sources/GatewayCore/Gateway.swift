@@ -63,17 +63,27 @@ public actor Gateway: BridgeEventSink {
     var rooms: [RoomState.Key: RoomState] = [:]
     /// Room lists fetched for paging, by user and network address.
     var roomLists: [RoomState.Key: (rooms: [RoomListing], fetched: ContinuousClock.Instant)] = [:]
+    /// Where this actor runs (see ``ActorExecutor``).
+    nonisolated let executor: ActorExecutor
 
-    public init(bridge: any Bridge, store: GatewayStore, sender: any StanzaSender, policy: GatewayPolicy, logger: Logger) {
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.unownedExecutor }
+
+    /// - Parameter executor: where the gateway runs; the daemon gives the gateway and its bridge
+    ///   the component link's event loop.
+    public init(
+        bridge: any Bridge, store: GatewayStore, sender: any StanzaSender, policy: GatewayPolicy, logger: Logger,
+        executor: ActorExecutor = .own()
+    ) {
+        self.executor = executor
         self.bridge = bridge
         self.identity = bridge.identity
         self.store = store
         self.sender = sender
         self.policy = policy
         self.logger = logger
-        self.outbox = DurableOutbox(bridge: bridge.identity.domain, store: store, sender: sender, logger: logger)
-        self.archive = RoomArchive(store: store, policy: policy.history, logger: logger)
-        self.sentLog = SentMessageLog(bridge: bridge.identity.domain, store: store, logger: logger)
+        self.outbox = DurableOutbox(bridge: bridge.identity.domain, store: store, sender: sender, logger: logger, executor: executor)
+        self.archive = RoomArchive(store: store, policy: policy.history, logger: logger, executor: executor)
+        self.sentLog = SentMessageLog(bridge: bridge.identity.domain, store: store, logger: logger, executor: executor)
         var fields = bridge.registrationFields
         if bridge.canStayConnected && !fields.isEmpty { fields.append(Self.stayConnectedField) }
         self.registrationForm = RegistrationForm(fields: fields, instructions: bridge.registrationInstructions)

@@ -68,13 +68,17 @@ public final class OutputBatch: Sendable {
     /// Runs `body` with a batch as ``current`` when `count` stanzas are handled together (more
     /// than one), and releases what it held afterwards; with one stanza, just runs `body`.
     /// `body` runs in the caller's isolation (an actor's handler may pass its own code).
-    public static func handling(_ count: Int, isolation: isolated (any Actor)? = #isolation, _ body: () async -> Void) async {
+    public static func handling(
+        _ count: Int, isolation: isolated (any Actor)? = #isolation, _ body: nonisolated(nonsending) () async -> Void
+    ) async {
         guard count > 1 else {
             await body()
             return
         }
         let batch = OutputBatch()
-        await $current.withValue(batch, operation: { await body() }, isolation: isolation)
+        // Naming `isolation` makes the closure isolated there: without it the closure ran on
+        // the global executor, and `body` hopped back from there (perf probes of task switches).
+        await $current.withValue(batch, operation: { _ = isolation; await body() }, isolation: isolation)
         batch.end()
     }
 }

@@ -35,7 +35,14 @@ public actor RoomArchive {
     /// a room not here has not been cut by this process yet.
     private var sinceTrim: [GatewayStore.ArchiveRoom: Int] = [:]
 
-    public init(store: GatewayStore, policy: Policy, logger: Logger) {
+    /// Where this actor runs: the gateway's executor (see ``ActorExecutor``), so the gateway's
+    /// calls into it are plain calls.
+    nonisolated let executor: ActorExecutor
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.unownedExecutor }
+
+    public init(store: GatewayStore, policy: Policy, logger: Logger, executor: ActorExecutor = .own()) {
+        self.executor = executor
         self.store = store
         self.policy = policy
         self.logger = logger

@@ -14,7 +14,14 @@ actor SentMessageLog {
     private let logger: Logger
     private let waiting = WriteBatch<SentMessage>()
 
-    init(bridge: String, store: GatewayStore, logger: Logger) {
+    /// Where this actor runs: the gateway's executor (see ``ActorExecutor``), so the gateway's
+    /// calls into it are plain calls.
+    nonisolated let executor: ActorExecutor
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.unownedExecutor }
+
+    init(bridge: String, store: GatewayStore, logger: Logger, executor: ActorExecutor = .own()) {
+        self.executor = executor
         self.bridge = bridge
         self.store = store
         self.logger = logger

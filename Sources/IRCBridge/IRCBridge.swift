@@ -58,8 +58,19 @@ public actor IRCBridge: Bridge {
     /// Channel prefixes: a PRIVMSG target starting with one is not us.
     static let channelPrefixes: Set<Character> = ["#", "&", "+", "!"]
 
-    /// - Parameter loops: the daemon's IRC loop threads; the bridge does not shut them down.
-    public init(identity: BridgeIdentity, settings: IRCBridgeSettings = IRCBridgeSettings(), loops: IRCLoopGroup) {
+    /// Where this actor runs (see ``ActorExecutor``).
+    nonisolated let executor: ActorExecutor
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.unownedExecutor }
+
+    /// - Parameters:
+    ///   - loops: the daemon's IRC loop threads; the bridge does not shut them down.
+    ///   - executor: where the bridge runs; the daemon gives it its gateway's.
+    public init(
+        identity: BridgeIdentity, settings: IRCBridgeSettings = IRCBridgeSettings(), loops: IRCLoopGroup,
+        executor: ActorExecutor = .own()
+    ) {
+        self.executor = executor
         self.identity = identity
         self.settings = settings
         self.loops = loops

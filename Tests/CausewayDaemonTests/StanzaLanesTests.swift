@@ -29,12 +29,11 @@ final class StanzaLanesTests: XCTestCase {
                     for (lane, first) in lanes.enqueue([element]) {
                         XCTAssertEqual(lane, "alice@example.org")
                         group.addTask {
-                            var gate = release.makeAsyncIterator()
                             await lanes.drain(lane, startingWith: first) { batch in
                                 for element in batch {
                                     XCTAssertEqual(handled.begin(), 1, "one at a time")
                                     // The first stanza waits until bob's lane has run to the end.
-                                    if element[attribute: "id"] == "1" { await gate.next() }
+                                    if element[attribute: "id"] == "1" { for await _ in release { break } }
                                     handled.end("alice-\(element[attribute: "id"]!)")
                                 }
                             }

@@ -1,0 +1,119 @@
+import ComponentLink
+import GatewayCore
+import Logging
+import Synchronization
+import XMPPCore
+
+/// Hands a component link's events to its gateway where the link reports them: on the link's
+/// event loop, which is also the gateway's executor (see ``ActorExecutor``).
+///
+/// A stanza for an idle lane is handled at once, in an immediate task: read, parsed, handled and
+/// written to the foreign network by the loop's thread before it returns to its queue, until
+/// something really waits (a store read, a connection being opened). Stanzas for a busy lane
+/// wait in it (``StanzaLanes``). The link coming up or going down is a barrier: stanzas read
+/// after it wait until the gateway has dealt with it, as they did behind a stream's reader.
+///
+/// All state changes happen on the gateway's executor; the lock only makes that checkable.
+final class StanzaDispatcher: Sendable {
+    private struct State {
+        /// Events that arrived while a barrier was being handled, in order.
+        var waiting: [LinkEvent] = []
+        var barrierUnderWay = false
+        /// Lane drainers and barriers under way.
+        var running = 0
+        /// The link has stopped reporting.
+        var finished = false
+        var whenDone: CheckedContinuation<Void, Never>?
+
+        var isDone: Bool { finished && running == 0 && waiting.isEmpty }
+    }
+
+    private let state = Mutex(State())
+    private let lanes = StanzaLanes()
+    private let gateway: Gateway
+    private let logger: Logger
+
+    init(gateway: Gateway, logger: Logger) {
+        self.gateway = gateway
+        self.logger = logger
+    }
+
+    /// Takes what the link reports, on its event loop (the gateway's executor); nil when it stops.
+    func linkReported(_ event: LinkEvent?) {
+        gateway.assumeIsolated { gateway in
+            guard let event else {
+                finish()
+                return
+            }
+            let waits = state.withLock { state in
+                if state.barrierUnderWay { state.waiting.append(event) }
+                return state.barrierUnderWay
+            }
+            if !waits { dispatch(event, on: gateway) }
+        }
+    }
+
+    /// Returns once the link has stopped reporting and everything it reported has been handled.
+    func waitUntilDone(on gateway: isolated Gateway) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state in
+                if state.isDone { return true }
+                state.whenDone = continuation
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    private func dispatch(_ event: LinkEvent, on gateway: isolated Gateway) {
+        switch event {
+        case .stanzas(let elements):
+            for (lane, first) in lanes.enqueue(elements) {
+                state.withLock { $0.running += 1 }
+                Task.immediate {
+                    await self.lanes.drain(lane, startingWith: first) { await gateway.handle($0) }
+                    self.ended(on: gateway)
+                }
+            }
+        case .established:
+            passBarrier(on: gateway) { await $0.linkEstablished() }
+        case .down(let failure):
+            logger.debug("bridge waiting for its link", metadata: ["reason": "\(failure.map { "\($0)" } ?? "closed")"])
+            passBarrier(on: gateway) { await $0.linkLost() }
+        }
+    }
+
+    private func passBarrier(on gateway: isolated Gateway, _ work: @escaping @Sendable (isolated Gateway) async -> Void) {
+        state.withLock {
+            $0.barrierUnderWay = true
+            $0.running += 1
+        }
+        Task.immediate {
+            await work(gateway)
+            self.state.withLock { $0.barrierUnderWay = false }
+            // What waited goes now, in order, until another barrier stops it again.
+            while let next = self.state.withLock({ state -> LinkEvent? in
+                state.barrierUnderWay || state.waiting.isEmpty ? nil : state.waiting.removeFirst()
+            }) {
+                self.dispatch(next, on: gateway)
+            }
+            self.ended(on: gateway)
+        }
+    }
+
+    private func ended(on gateway: isolated Gateway) {
+        let whenDone = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.running -= 1
+            return state.isDone ? state.whenDone.take() : nil
+        }
+        whenDone?.resume()
+    }
+
+    private func finish() {
+        let whenDone = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.finished = true
+            return state.isDone ? state.whenDone.take() : nil
+        }
+        whenDone?.resume()
+    }
+}
