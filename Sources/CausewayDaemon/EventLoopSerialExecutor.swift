@@ -11,7 +11,7 @@ import NIOCore
 ///
 /// NIO's own event loop executor runs jobs as its loop's, under the loop's identity, and cannot
 /// tell code on its thread that it is isolated to an actor that uses it; hence this type.
-final class EventLoopSerialExecutor: SerialExecutor {
+final class EventLoopSerialExecutor: ThreadBoundExecutor {
     let eventLoop: any EventLoop
 
     init(_ eventLoop: any EventLoop) {
@@ -33,5 +33,9 @@ final class EventLoopSerialExecutor: SerialExecutor {
 
     func isIsolatingCurrentContext() -> Bool? {
         eventLoop.inEventLoop
+    }
+
+    func execute(_ work: @escaping @Sendable () -> Void) {
+        eventLoop.execute(work)
     }
 }

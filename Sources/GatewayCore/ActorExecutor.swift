@@ -7,12 +7,12 @@
 /// instead (it switches a task into a free actor in place only when the task has no executor
 /// preference), and a lone stanza made four or more such trips through the loop's queue.
 public struct ActorExecutor: Sendable {
-    private enum Storage: Sendable {
+    fileprivate enum Storage: Sendable {
         case executor(any SerialExecutor)
         case host(JobHost)
     }
 
-    private let storage: Storage
+    fileprivate let storage: Storage
 
     /// Runs on `executor`, which must outlive every actor given it (an event loop of the
     /// daemon's group does).
@@ -36,6 +36,37 @@ public struct ActorExecutor: Sendable {
         case .host(let host): host.unownedExecutor
         }
     }
+}
+
+extension ActorExecutor {
+    /// Starts `operation` in a task on `actor`, which runs on this executor, from a thread
+    /// outside it (a foreign network's). With a thread of its own (``ThreadBoundExecutor``) the
+    /// task starts there at once; otherwise it starts on the global executor and hops over,
+    /// which for an actor on an event loop would cost a pool thread's wake-up as well.
+    public func startTask<A: Actor>(on actor: A, _ operation: @escaping @Sendable (isolated A) async -> Void) {
+        guard case .executor(let executor) = storage, let thread = executor as? any ThreadBoundExecutor else {
+            Task { await operation(actor) }
+            return
+        }
+        thread.execute {
+            actor.assumeIsolated { actor in Self.startImmediately(on: actor, operation) }
+        }
+    }
+
+    /// Runs `operation` in a new task until it first waits, here and now.
+    private static func startImmediately<A: Actor>(on actor: isolated A, _ operation: @escaping @Sendable (isolated A) async -> Void) {
+        _ = Task<Void, Never>.immediate {
+            await operation(actor)
+        }
+    }
+}
+
+/// A serial executor that runs its jobs on one thread of its own, on which other code can run
+/// too: an event loop.
+public protocol ThreadBoundExecutor: SerialExecutor {
+    /// Runs `work` on the executor's thread, outside any task, in order with its jobs; code run
+    /// this way is isolated to the actors on the executor (`assumeIsolated` holds).
+    func execute(_ work: @escaping @Sendable () -> Void)
 }
 
 /// A default actor that only lends its executor.

@@ -11,7 +11,7 @@ extension IRCBridge {
         let inbox = HandOffQueue<IRCEvent>()
         return loops.makeSession(label: "\(key.user) \(key.server)") { [weak self] event in
             guard inbox.add(event), let self else { return }
-            Task { await self.drain(inbox, connection: id, key: key) }
+            self.executor.startTask(on: self) { await $0.drain(inbox, connection: id, key: key) }
         }
     }
 
@@ -28,6 +28,11 @@ extension IRCBridge {
                     await handleInOrder(event, connection: id, key: key)
                     if let batch = OutputBatch.current, ContinuousClock.now - lastRelease > .milliseconds(1) {
                         batch.release()
+                        // On the link's event loop (the daemon's executor) the loop writes what
+                        // was released only once this task lets it: without this a burst's
+                        // stanzas piled up until the inbox was empty and went out as one write
+                        // of megabytes, in freshly faulted pages.
+                        await Task.yield()
                         lastRelease = .now
                     }
                 }
