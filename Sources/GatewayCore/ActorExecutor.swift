@@ -5,7 +5,7 @@
 /// calls on the loop's thread. Between actors on different executors, or into a default actor
 /// from a task with an executor preference, Swift queues every crossing as a job on the executor
 /// instead (it switches a task into a free actor in place only when the task has no executor
-/// preference), and a lone stanza made four or more such trips through the loop's queue.
+/// preference), and a lone stanza made more than five such trips through the loop's queue.
 public struct ActorExecutor: Sendable {
     fileprivate enum Storage: Sendable {
         case executor(any SerialExecutor)
