@@ -7,9 +7,10 @@ import XMPPCore
 /// Hands a component link's events to its gateway where the link reports them: on the link's
 /// event loop, which is also the gateway's executor (see ``ActorExecutor``).
 ///
-/// A stanza for an idle lane is handled at once, in an immediate task: read, parsed, handled and
-/// written to the foreign network by the loop's thread before it returns to its queue, until
-/// something really waits (a store read, a connection being opened). Stanzas for a busy lane
+/// A stanza for an idle lane is handled at once: a plain message the gateway can send without
+/// waiting (``Gateway/handleNow(_:)``) synchronously, anything else in an immediate task. Either
+/// way it is read, parsed, handled and written to the foreign network by the loop's thread before
+/// it returns to its queue, until something really waits (a store read, a connection opening). Stanzas for a busy lane
 /// wait in it (``StanzaLanes``). The link coming up or going down is a barrier: stanzas read
 /// after it wait until the gateway has dealt with it, as they did behind a stream's reader.
 ///
@@ -68,6 +69,11 @@ final class StanzaDispatcher: Sendable {
     private func dispatch(_ event: LinkEvent, on gateway: isolated Gateway) {
         switch event {
         case .stanzas(let elements):
+            // A lone message whose sender has nothing else under way may go out synchronously.
+            if elements.count == 1, elements[0].name == "message", lanes.isIdle(StanzaLanes.lane(of: elements[0])),
+               gateway.handleNow(elements[0]) {
+                return
+            }
             for (lane, first) in lanes.enqueue(elements) {
                 state.withLock { $0.running += 1 }
                 Task.immediate {

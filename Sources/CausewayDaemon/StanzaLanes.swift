@@ -38,6 +38,11 @@ final class StanzaLanes: Sendable {
         }
     }
 
+    /// Whether nothing of `lane` is being handled or waits: a stanza of it may be handled at once.
+    func isIdle(_ lane: String) -> Bool {
+        waiting.withLock { $0[lane] == nil }
+    }
+
     /// Marks an idle `lane` busy and returns true (its caller drains `elements`), or queues
     /// `elements` behind the lane's drainer and returns false.
     private static func claim(_ lane: String, for elements: [XMLElement], in lanes: inout [String: [XMLElement]]) -> Bool {

@@ -39,6 +39,14 @@ public struct ActorExecutor: Sendable {
 }
 
 extension ActorExecutor {
+    /// Whether the calling code runs on this executor's thread now, so actors on it may be
+    /// entered synchronously (`assumeIsolated`). Known only for a ``ThreadBoundExecutor``; false
+    /// for any other.
+    public var isCurrent: Bool {
+        guard case .executor(let executor) = storage, let thread = executor as? any ThreadBoundExecutor else { return false }
+        return thread.isIsolatingCurrentContext() ?? false
+    }
+
     /// Starts `operation` in a task on `actor`, which runs on this executor, from a thread
     /// outside it (a foreign network's). With a thread of its own (``ThreadBoundExecutor``) the
     /// task starts there at once; otherwise it starts on the global executor and hops over,

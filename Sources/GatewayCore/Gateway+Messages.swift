@@ -58,22 +58,54 @@ extension Gateway {
         }
         do {
             let legacyID = try await bridge.send(OutgoingMessage(to: address, body: body, xmppID: message.id), from: account(registration))
-            if let legacyID, let xmppID = message.id {
-                // The address as the server wrote it: rebuilding it from the parsed JID is a string per message.
-                let user = message.element[attribute: "from"] ?? from.description
-                let sent = SentMessage(bridge: domain, user: user, xmppID: xmppID, peer: address, legacyMessageID: legacyID, createdAt: Date())
-                recentSends.insert(sent)
-                if bridge.reportsDeliveryAfterRestart { sentLog.record(sent) }
-                if let outcome = earlyDeliveries.removeValue(forKey: legacyID) {
-                    try await report(.delivery(user: user, legacyMessageID: legacyID, outcome: outcome))
-                }
+            if let early = recordSent(legacyID, of: message, from: from, to: address) {
+                try await report(early)
             }
-            logger.debug("message sent", metadata: ["id": "\(legacyID ?? "none")", "xmpp_id": "\(message.id ?? "none")"])
         } catch let error as BridgeError {
             await fail(message, StanzaError(error.condition, text: error.text), to: user)
         } catch {
             logger.error("cannot record a sent message or its early delivery report: \(error)")
         }
+    }
+
+    /// Sends a lone chat message at once, when nothing about it has to wait, and returns true;
+    /// returns false having done nothing otherwise, and ``handle(_:)`` does it the async way.
+    ///
+    /// "Nothing has to wait": the sender is a logged-in user whose registration is cached, the
+    /// recipient a contact (not a room), and the bridge can send now (``Bridge/sendNow(_:from:)``:
+    /// the IRC bridge, on this thread, with the user's connection up). Then the message is read,
+    /// handled and written to the foreign network with no task and no suspension, as a
+    /// single-threaded gateway would. The caller must know no earlier stanza of the sender is
+    /// still being handled (its lane is idle), so order is kept.
+    public func handleNow(_ element: XMLElement) -> Bool {
+        guard element.name == StanzaKind.message.rawValue, let message = Message(element), !message.isError,
+              let body = message.body, !body.isEmpty,
+              let (from, allowed) = sender(of: element), let user = allowed,
+              let to = recipient(of: element), to.localpart != nil,
+              case .some(.some(let registration)) = registrationCache[user], loginStates[user] == .online,
+              case .success(let address) = contactAddress(to), !bridge.isRoom(address)
+        else { return false }
+        let outgoing = OutgoingMessage(to: address, body: body, xmppID: message.id)
+        guard case .sent(let legacyID) = bridge.sendNow(outgoing, from: account(registration)) else { return false }
+        if let early = recordSent(legacyID, of: message, from: from, to: address) {
+            Task {
+                do { try await report(early) } catch { logger.error("cannot report an early delivery: \(error)") }
+            }
+        }
+        return true
+    }
+
+    /// Remembers a sent message for its delivery reports; returns the report that came before
+    /// the send was recorded, if one did.
+    private func recordSent(_ legacyID: String?, of message: Message, from: JID, to address: String) -> BridgeEvent? {
+        defer { logger.debug("message sent", metadata: ["id": "\(legacyID ?? "none")", "xmpp_id": "\(message.id ?? "none")"]) }
+        guard let legacyID, let xmppID = message.id else { return nil }
+        // The address as the server wrote it: rebuilding it from the parsed JID is a string per message.
+        let user = message.element[attribute: "from"] ?? from.description
+        let sent = SentMessage(bridge: domain, user: user, xmppID: xmppID, peer: address, legacyMessageID: legacyID, createdAt: Date())
+        recentSends.insert(sent)
+        if bridge.reportsDeliveryAfterRestart { sentLog.record(sent) }
+        return earlyDeliveries.removeValue(forKey: legacyID).map { .delivery(user: user, legacyMessageID: legacyID, outcome: $0) }
     }
 
     /// Bounces a message back to its sender with an error; kept durably like any other message.

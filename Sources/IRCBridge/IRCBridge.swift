@@ -209,11 +209,12 @@ public actor IRCBridge: Bridge {
                 throw BridgeError(.notAcceptable, "\(error)")
             }
             guard !lines.isEmpty else { return nil }
+            if let connection {
+                return write(lines, to: nick, on: connection)
+            }
             nextMessageNumber += 1
             let id = "irc-\(nextMessageNumber)"
-            if let connection {
-                write(lines, of: id, to: nick, on: connection)
-            } else if reconnecting[key] != nil {
+            if reconnecting[key] != nil {
                 reconnecting[key]?.lines += lines
                 reconnecting[key]?.messageIDs.append(id)
             } else {
@@ -221,6 +222,27 @@ public actor IRCBridge: Bridge {
             }
             return id
         }
+    }
+
+    /// A private message to a nick on a registered connection, sent here and now; anything else
+    /// (a channel, the server, a connection not up, a line that cannot be made) must wait for
+    /// ``send(_:from:)``. Only on this bridge's own thread: it enters the actor synchronously.
+    public nonisolated func sendNow(_ message: OutgoingMessage, from account: BridgeAccount) -> SendNowOutcome {
+        guard executor.isCurrent else { return .mustWait }
+        return assumeIsolated { $0.sendToConnectedNick(message, from: account) }
+    }
+
+    private func sendToConnectedNick(_ message: OutgoingMessage, from account: BridgeAccount) -> SendNowOutcome {
+        let (fixedServer, maxNickLength) = (settings.fixedServer, settings.maxNickLength)
+        guard let address = try? recentAddresses.value(for: message.to, { (to) throws(IRCAddressError) in
+                  try IRCAddress(localpart: to, fixedServer: fixedServer, maxNickLength: maxNickLength)
+              }),
+              case .user(let nick, let server) = address,
+              let connection = connectionTakingMessages(Self.key(account.user, server)),
+              let lines = try? messageLines(to: nick, body: message.body, as: connection.nick)
+        else { return .mustWait }
+        guard !lines.isEmpty else { return .sent(legacyMessageID: nil) }
+        return .sent(legacyMessageID: write(lines, to: nick, on: connection))
     }
 
     /// The user's registered connection to a server, when no message written earlier still
@@ -243,6 +265,14 @@ public actor IRCBridge: Bridge {
     ///
     /// The lines go first: the bookkeeping is for answers that come later, handled on this actor
     /// after it, and a lone message's latency is the work done before its line leaves.
+    /// Writes a new private message's lines (as ``write(_:of:to:on:)``) and returns its id.
+    func write(_ lines: [String], to nick: String, on connection: IRCBridgeConnection) -> String {
+        nextMessageNumber += 1
+        let id = "irc-\(nextMessageNumber)"
+        write(lines, of: id, to: nick, on: connection)
+        return id
+    }
+
     func write(_ lines: [String], of id: String, to nick: String, on connection: IRCBridgeConnection) {
         enqueue(lines, on: connection, batchable: true)
         let folded = connection.caseMapping.fold(nick)

@@ -39,6 +39,12 @@ public protocol Bridge: Sendable {
     /// network reports delivery later (``BridgeEvent/delivery(user:legacyMessageID:outcome:)``).
     func send(_ message: OutgoingMessage, from account: BridgeAccount) async throws(BridgeError) -> String?
 
+    /// Sends a message as ``send(_:from:)`` would, at once and without waiting, when the bridge
+    /// can (it runs on the caller's thread, and the message goes out as it stands); otherwise
+    /// does nothing and says ``SendNowOutcome/mustWait``, and the caller uses ``send(_:from:)``.
+    /// Anything that would fail must wait: the failure is reported by the async send.
+    func sendNow(_ message: OutgoingMessage, from account: BridgeAccount) -> SendNowOutcome
+
     /// The canonical legacy address for what a user typed or for a JID localpart, or why not.
     func normalizeAddress(_ input: String) -> Result<String, AddressError>
 
@@ -126,6 +132,8 @@ public protocol Bridge: Sendable {
 
 extension Bridge {
     public func stop() async {}
+
+    public func sendNow(_ message: OutgoingMessage, from account: BridgeAccount) -> SendNowOutcome { .mustWait }
 
     public func handleWebhook(_ request: WebhookRequest) async -> WebhookResponse {
         WebhookResponse(status: 404, body: "no such endpoint")
@@ -292,6 +300,14 @@ public struct ContactProfile: Sendable, Hashable {
 }
 
 /// A chat message from a user to a legacy address.
+/// What ``Bridge/sendNow(_:from:)`` did.
+public enum SendNowOutcome: Sendable, Equatable {
+    /// Sent, with the id ``Bridge/send(_:from:)`` would have returned.
+    case sent(legacyMessageID: String?)
+    /// Nothing done: send it with ``Bridge/send(_:from:)``.
+    case mustWait
+}
+
 public struct OutgoingMessage: Sendable, Hashable {
     public var to: String
     public var body: String
