@@ -9,9 +9,9 @@ import XMPPCore
 ///
 /// A stanza for an idle lane is handled at once: a plain message the gateway can send without
 /// waiting (``Gateway/handleNow(_:)``) synchronously, anything else in an immediate task. Either
-/// way it is read, parsed, handled and written to the foreign network by the loop's thread before
-/// it returns to its queue, until something really waits (a store read, a connection opening). Stanzas for a busy lane
-/// wait in it (``StanzaLanes``). The link coming up or going down is a barrier: stanzas read
+/// way it is read, parsed, handled and written to the foreign network by the loop's thread
+/// before it returns to its queue, until something really waits (a store read, a connection
+/// opening). Stanzas for a busy lane wait in it (``StanzaLanes``). The link coming up or going down is a barrier: stanzas read
 /// after it wait until the gateway has dealt with it, as they did behind a stream's reader.
 ///
 /// All state changes happen on the gateway's executor; the lock only makes that checkable.
@@ -43,7 +43,7 @@ final class StanzaDispatcher: Sendable {
     func linkReported(_ event: LinkEvent?) {
         gateway.assumeIsolated { gateway in
             guard let event else {
-                finish()
+                update { $0.finished = true }
                 return
             }
             let waits = state.withLock { state in
@@ -78,7 +78,7 @@ final class StanzaDispatcher: Sendable {
                 state.withLock { $0.running += 1 }
                 Task.immediate {
                     await self.lanes.drain(lane, startingWith: first) { await gateway.handle($0) }
-                    self.ended(on: gateway)
+                    self.update { $0.running -= 1 }
                 }
             }
         case .established:
@@ -103,21 +103,14 @@ final class StanzaDispatcher: Sendable {
             }) {
                 self.dispatch(next, on: gateway)
             }
-            self.ended(on: gateway)
+            self.update { $0.running -= 1 }
         }
     }
 
-    private func ended(on gateway: isolated Gateway) {
+    /// Applies `change`, and lets ``waitUntilDone(on:)`` return if that was the last of it.
+    private func update(_ change: (inout State) -> Void) {
         let whenDone = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.running -= 1
-            return state.isDone ? state.whenDone.take() : nil
-        }
-        whenDone?.resume()
-    }
-
-    private func finish() {
-        let whenDone = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.finished = true
+            change(&state)
             return state.isDone ? state.whenDone.take() : nil
         }
         whenDone?.resume()

@@ -43,8 +43,7 @@ extension ActorExecutor {
     /// entered synchronously (`assumeIsolated`). Known only for a ``ThreadBoundExecutor``; false
     /// for any other.
     public var isCurrent: Bool {
-        guard case .executor(let executor) = storage, let thread = executor as? any ThreadBoundExecutor else { return false }
-        return thread.isIsolatingCurrentContext() ?? false
+        thread?.isIsolatingCurrentContext() ?? false
     }
 
     /// Starts `operation` in a task on `actor`, which runs on this executor, from a thread
@@ -52,13 +51,19 @@ extension ActorExecutor {
     /// task starts there at once; otherwise it starts on the global executor and hops over,
     /// which for an actor on an event loop would cost a pool thread's wake-up as well.
     public func startTask<A: Actor>(on actor: A, _ operation: @escaping @Sendable (isolated A) async -> Void) {
-        guard case .executor(let executor) = storage, let thread = executor as? any ThreadBoundExecutor else {
+        guard let thread else {
             Task { await operation(actor) }
             return
         }
         thread.execute {
             actor.assumeIsolated { actor in Self.startImmediately(on: actor, operation) }
         }
+    }
+
+    /// The executor, when it has a thread of its own.
+    private var thread: (any ThreadBoundExecutor)? {
+        guard case .executor(let executor) = storage else { return nil }
+        return executor as? any ThreadBoundExecutor
     }
 
     /// Runs `operation` in a new task until it first waits, here and now.

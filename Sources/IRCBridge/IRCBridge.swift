@@ -184,10 +184,7 @@ public actor IRCBridge: Bridge {
     public func send(_ message: OutgoingMessage, from account: BridgeAccount) async throws(BridgeError) -> String? {
         let address: IRCAddress
         do throws(IRCAddressError) {
-            let (fixedServer, maxNickLength) = (settings.fixedServer, settings.maxNickLength)
-            address = try recentAddresses.value(for: message.to) { (to) throws(IRCAddressError) in
-                try IRCAddress(localpart: to, fixedServer: fixedServer, maxNickLength: maxNickLength)
-            }
+            address = try self.address(of: message.to)
         } catch {
             throw BridgeError(.jidMalformed, error.text)
         }
@@ -209,12 +206,10 @@ public actor IRCBridge: Bridge {
                 throw BridgeError(.notAcceptable, "\(error)")
             }
             guard !lines.isEmpty else { return nil }
+            let id = newMessageID()
             if let connection {
-                return write(lines, to: nick, on: connection)
-            }
-            nextMessageNumber += 1
-            let id = "irc-\(nextMessageNumber)"
-            if reconnecting[key] != nil {
+                write(lines, of: id, to: nick, on: connection)
+            } else if reconnecting[key] != nil {
                 reconnecting[key]?.lines += lines
                 reconnecting[key]?.messageIDs.append(id)
             } else {
@@ -233,16 +228,29 @@ public actor IRCBridge: Bridge {
     }
 
     private func sendToConnectedNick(_ message: OutgoingMessage, from account: BridgeAccount) -> SendNowOutcome {
-        let (fixedServer, maxNickLength) = (settings.fixedServer, settings.maxNickLength)
-        guard let address = try? recentAddresses.value(for: message.to, { (to) throws(IRCAddressError) in
-                  try IRCAddress(localpart: to, fixedServer: fixedServer, maxNickLength: maxNickLength)
-              }),
-              case .user(let nick, let server) = address,
+        guard case .user(let nick, let server) = try? address(of: message.to),
               let connection = connectionTakingMessages(Self.key(account.user, server)),
               let lines = try? messageLines(to: nick, body: message.body, as: connection.nick)
         else { return .mustWait }
         guard !lines.isEmpty else { return .sent(legacyMessageID: nil) }
-        return .sent(legacyMessageID: write(lines, to: nick, on: connection))
+        let id = newMessageID()
+        write(lines, of: id, to: nick, on: connection)
+        return .sent(legacyMessageID: id)
+    }
+
+    /// The address a contact JID's local part stands for; recent ones are remembered, as a
+    /// conversation repeats its address.
+    private func address(of localpart: String) throws(IRCAddressError) -> IRCAddress {
+        let (fixedServer, maxNickLength) = (settings.fixedServer, settings.maxNickLength)
+        return try recentAddresses.value(for: localpart) { (to) throws(IRCAddressError) in
+            try IRCAddress(localpart: to, fixedServer: fixedServer, maxNickLength: maxNickLength)
+        }
+    }
+
+    /// The id a new private message is reported by (for a `401` about its nick).
+    private func newMessageID() -> String {
+        nextMessageNumber += 1
+        return "irc-\(nextMessageNumber)"
     }
 
     /// The user's registered connection to a server, when no message written earlier still
@@ -265,14 +273,6 @@ public actor IRCBridge: Bridge {
     ///
     /// The lines go first: the bookkeeping is for answers that come later, handled on this actor
     /// after it, and a lone message's latency is the work done before its line leaves.
-    /// Writes a new private message's lines (as ``write(_:of:to:on:)``) and returns its id.
-    func write(_ lines: [String], to nick: String, on connection: IRCBridgeConnection) -> String {
-        nextMessageNumber += 1
-        let id = "irc-\(nextMessageNumber)"
-        write(lines, of: id, to: nick, on: connection)
-        return id
-    }
-
     func write(_ lines: [String], of id: String, to nick: String, on connection: IRCBridgeConnection) {
         enqueue(lines, on: connection, batchable: true)
         let folded = connection.caseMapping.fold(nick)

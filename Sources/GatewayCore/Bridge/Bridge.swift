@@ -299,7 +299,6 @@ public struct ContactProfile: Sendable, Hashable {
     }
 }
 
-/// A chat message from a user to a legacy address.
 /// What ``Bridge/sendNow(_:from:)`` did.
 public enum SendNowOutcome: Sendable, Equatable {
     /// Sent, with the id ``Bridge/send(_:from:)`` would have returned.
@@ -308,6 +307,7 @@ public enum SendNowOutcome: Sendable, Equatable {
     case mustWait
 }
 
+/// A chat message from a user to a legacy address.
 public struct OutgoingMessage: Sendable, Hashable {
     public var to: String
     public var body: String
