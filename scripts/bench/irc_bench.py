@@ -18,6 +18,7 @@ import platform
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -661,37 +662,75 @@ async def phase_muc(gw: Gateway, env: Env, res: Results, history: bool) -> None:
                 pass
 
 
-async def run_phases(gateways: list[Gateway], env: Env) -> dict[str, Results]:
-    """Each phase for each gateway in turn, the order alternating from phase to phase.
+async def run_phases(gateways: list[Gateway], env: Env) -> dict[str, list[Results]]:
+    """Each phase for each gateway in turn, the order alternating from phase to phase and from
+    round to round; one Results per gateway and round.
 
     The machine's speed drifts over minutes (shared with other work): running all of one
     gateway's phases and then all of the other's compared figures taken up to ten minutes
-    apart; pairing each phase keeps the two within a minute or two of each other."""
-    results = {gw.name: Results() for gw in gateways}
+    apart; pairing each phase keeps the two within a minute or two of each other. Which gateway
+    goes first in a phase flips each round, so neither always meets a fresh server."""
+    rounds = {gw.name: [Results() for _ in range(env.args.rounds)] for gw in gateways}
     prepared: set[str] = set()
     selected = [(name, keys, run) for name, keys, run in PHASES if name in env.args.phases]
-    for index, (name, keys, run) in enumerate(selected):
-        for gw in (gateways if index % 2 == 0 else gateways[::-1]):
-            res = results[gw.name]
-            say(f"\n== {gw.name} ({gw.domain}): {name}")
-            gw.start()
-            try:
-                await gw.wait_ready(env.pm)
-                if gw.name not in prepared:
-                    say(f"  preparing {len(env.everyone)} users")
-                    await in_batches(env.everyone, 25, gw.prepare)
-                    prepared.add(gw.name)
+    for round_ in range(env.args.rounds):
+        if env.args.rounds > 1:
+            say(f"\n==== round {round_ + 1} of {env.args.rounds}")
+        for index, (name, keys, run) in enumerate(selected):
+            for gw in (gateways if (index + round_) % 2 == 0 else gateways[::-1]):
+                res = rounds[gw.name][round_]
+                say(f"\n== {gw.name} ({gw.domain}): {name}")
+                gw.start()
                 try:
-                    await run(gw, env, res)
-                except Exception as err:
-                    say(f"    FAILED: {err}")
-                    for key in keys:
-                        if key not in res.values and key not in res.notes:
-                            res.notes[key] = "error"
-                    res.extra.append(f"{gw.name}: {name} failed: {str(err).splitlines()[0][:300]}")
-            finally:
-                gw.stop()
-    return results
+                    await gw.wait_ready(env.pm)
+                    if gw.name not in prepared:
+                        say(f"  preparing {len(env.everyone)} users")
+                        await in_batches(env.everyone, 25, gw.prepare)
+                        prepared.add(gw.name)
+                    try:
+                        await run(gw, env, res)
+                    except Exception as err:
+                        say(f"    FAILED: {err}")
+                        for key in keys:
+                            if key not in res.values and key not in res.notes:
+                                res.notes[key] = "error"
+                        res.extra.append(f"{gw.name}: {name} failed: {str(err).splitlines()[0][:300]}")
+                finally:
+                    gw.stop()
+    return rounds
+
+
+def combine(rounds: list[Results]) -> Results:
+    """One Results from several rounds: each figure the median of the rounds that measured it.
+
+    A median, not a best: a round the machine disturbed moves it less than a mean, and unlike a
+    best it does not reward the gateway whose figure happens to swing more."""
+    if len(rounds) == 1:
+        return rounds[0]
+    combined = Results()
+    for fig in FIGURES:
+        measured = [r.values[fig.key] for r in rounds if fig.key in r.values]
+        if measured:
+            combined.values[fig.key] = statistics.median(measured)
+        else:
+            note = next((r.notes[fig.key] for r in rounds if fig.key in r.notes), None)
+            if note:
+                combined.notes[fig.key] = note
+        mark = next((r.marks[fig.key] for r in rounds if fig.key in r.marks), None)
+        if mark:
+            combined.marks[fig.key] = mark
+    for number, r in enumerate(rounds, 1):
+        combined.extra.extend(f"round {number}, {line}" for line in r.extra)
+    return combined
+
+
+def ratio_of(fig: Figure, a: float | None, b: float | None) -> float | None:
+    """Causeway's figure against biboumi's, > 1 when causeway's is better."""
+    if a is None or b is None:
+        return None
+    if fig.higher_is_better:
+        return a / b if b > 0 else None
+    return b / a if a > 0 else (float("inf") if b > 0 else None)
 
 
 PHASES = (
@@ -711,13 +750,16 @@ def fmt(value: float | None, digits: int) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def report(env: Env, results: dict[str, Results]) -> None:
+def report(env: Env, rounds: dict[str, list[Results]]) -> None:
+    results = {name: combine(each) for name, each in rounds.items()}
     cw, bb = results.get("causeway", Results()), results.get("biboumi", Results())
     args = env.args
     say("\n== results")
     say(f"sizes: {args.messages} private messages per burst; latency {args.rate}/s for {args.seconds:g} s; "
         f"MUC {len(env.room_users)} occupants x {args.muc_messages} messages; memory {args.first_batch} then {len(env.users)} users; "
         f"online {len(env.users)} users")
+    if args.rounds > 1:
+        say(f"each figure is the median of {args.rounds} rounds; the ratio is that of the medians")
     header = f"{'figure':<42} {'unit':<13} {'causeway':>14} {'biboumi':>14} {'ratio':>8}"
     say(header)
     say("-" * len(header))
@@ -726,12 +768,7 @@ def report(env: Env, results: dict[str, Results]) -> None:
         a, b = cw.values.get(fig.key), bb.values.get(fig.key)
         cell_a = cw.notes.get(fig.key) or fmt(a, fig.digits) + ("*" if fig.key in cw.marks else "")
         cell_b = bb.notes.get(fig.key) or fmt(b, fig.digits) + ("*" if fig.key in bb.marks else "")
-        ratio = None
-        if a is not None and b is not None:
-            if fig.higher_is_better:
-                ratio = a / b if b > 0 else None
-            else:
-                ratio = b / a if a > 0 else (float("inf") if b > 0 else None)
+        ratio = ratio_of(fig, a, b)
         label = fig.label.replace("all users", f"{len(env.users)} users").replace("first batch", f"{args.first_batch} users")
         if fig.key.startswith("muc"):
             label += f" ({len(env.room_users)} occ.)"
@@ -752,6 +789,13 @@ def report(env: Env, results: dict[str, Results]) -> None:
                 say(f"  {name}, {fig.label}: {r.notes[fig.key]}")
             if fig.key in r.marks:
                 say(f"  * {name}, {fig.label}: {r.marks[fig.key]}")
+    if args.rounds > 1 and len(rounds) == 2:
+        say("\nratio in each round (the spread says how far one run's verdict can be trusted):")
+        for fig in FIGURES:
+            per_round = [ratio_of(fig, c.values.get(fig.key), b.values.get(fig.key))
+                         for c, b in zip(rounds["causeway"], rounds["biboumi"])]
+            if any(r is not None for r in per_round):
+                say(f"  {fig.label:<42} " + "  ".join("-" if r is None else f"{r:.2f}" for r in per_round))
     say("")
     for line in cw.extra + bb.extra:
         say(f"  {line}")
@@ -802,6 +846,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, help="runs of each private-message burst; the fastest counts (default 3; quick 1)")
     parser.add_argument("--muc-repeat", type=int, help="rounds of channel messages per MUC phase; the fastest counts (default 2; quick 1)")
     parser.add_argument("--muc-off-repeat", type=int, help="rounds for the MUC phase with history off (default 4; quick 1)")
+    parser.add_argument("--rounds", type=int, help="times to run every phase for both gateways; each figure is the median "
+                        "(default 3; quick 1)")
     parser.add_argument("--phases", type=lambda text: set(text.split(",")), default=set(ALL_PHASES),
                         help="comma-separated subset of " + ",".join(ALL_PHASES) + " (default all)")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds to wait before reading RSS (default 2)")
@@ -811,14 +857,14 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     quick = args.quick
     defaults = {"messages": (20000, 2000), "rate": (1000, 500), "seconds": (10.0, 3.0), "muc_users": (50, 10),
-                "muc_messages": (1000, 50), "users": (300, 30), "repeat": (3, 1), "muc_repeat": (2, 1), "muc_off_repeat": (4, 1)}
+                "muc_messages": (1000, 50), "users": (300, 30), "repeat": (3, 1), "rounds": (3, 1), "muc_repeat": (2, 1), "muc_off_repeat": (4, 1)}
     for name, (full, small) in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, small if quick else full)
     if args.first_batch is None:
         args.first_batch = max(1, args.users // 3)
-    if args.repeat < 1 or args.muc_repeat < 1 or args.muc_off_repeat < 1:
-        parser.error("--repeat, --muc-repeat and --muc-off-repeat must be at least 1")
+    if min(args.repeat, args.rounds, args.muc_repeat, args.muc_off_repeat) < 1:
+        parser.error("--repeat, --rounds, --muc-repeat and --muc-off-repeat must be at least 1")
     if not args.phases <= set(ALL_PHASES):
         parser.error("--phases takes " + ",".join(ALL_PHASES))
     if not 0 < args.first_batch <= args.users:
