@@ -219,8 +219,9 @@ class Gateway:
     async def open_private(self, user: LeanXmpp) -> None:
         """Whatever must happen before the user's private messages can go through."""
 
-    def start_connection(self, user: LeanXmpp, watcher: str) -> None:
-        """Send what makes the gateway open the user's IRC connection (without waiting)."""
+    def start_connection(self, user: LeanXmpp, peer: str) -> None:
+        """Send what makes the gateway open the user's IRC connection (without waiting); a
+        message it sends goes to the IRC nick `peer`."""
         raise NotImplementedError
 
     async def use_history(self, history: bool, users: list[LeanXmpp]) -> str | None:
@@ -283,10 +284,10 @@ class CausewayGateway(Gateway):
     async def open_private(self, user: LeanXmpp) -> None:
         self.go_online(user)  # the IRC connection opens with the first message
 
-    def start_connection(self, user: LeanXmpp, watcher: str) -> None:
+    def start_connection(self, user: LeanXmpp, peer: str) -> None:
         # Causeway connects to a server on the user's first message there.
         self.go_online(user)
-        user.send_raw(user.message_xml(self.contact(watcher), f"hello from {user.user}", f"h-{user.user}"))
+        user.send_raw(user.message_xml(self.contact(peer), f"hello from {user.user}", f"h-{user.user}"))
 
     async def use_history(self, history: bool, users: list[LeanXmpp]) -> str | None:
         self.stop()
@@ -336,7 +337,7 @@ class BiboumiGateway(Gateway):
         if answer.get("type") == "error":
             raise RuntimeError(f"joining {own} failed: {ET.tostring(answer, encoding='unicode')}")
 
-    def start_connection(self, user: LeanXmpp, watcher: str) -> None:
+    def start_connection(self, user: LeanXmpp, peer: str) -> None:
         # biboumi connects when the user joins a channel: each user joins a channel of its own.
         user.presence(to=self.home(user), inner=f"<x xmlns='{NS_MUC}'><history maxstanzas='0'/></x>")
 
@@ -494,10 +495,15 @@ async def phase_private(gw: Gateway, env: Env, res: Results) -> None:
         await peer.close()
 
 
-async def bring_online(gw: Gateway, users: list[LeanXmpp], watcher: AsyncIrcClient) -> None:
-    """Each user does what opens its IRC connection with this gateway."""
+async def bring_online(gw: Gateway, users: list[LeanXmpp], sink: AsyncIrcClient) -> None:
+    """Each user does what opens its IRC connection with this gateway (for Causeway, a message to
+    `sink`).
+
+    The sink is never the client that polls LUSERS: ngircd's reply to a poll, written behind a
+    message to the same client and not yet acknowledged, waited for the client's delayed ACK
+    (Nagle): 40 ms on every figure of a gateway whose users send a message."""
     for user in users:
-        gw.start_connection(user, watcher.nick)
+        gw.start_connection(user, sink.nick)
     await asyncio.gather(*(u.drain() for u in users))
 
 
@@ -506,11 +512,12 @@ async def phase_online(gw: Gateway, env: Env, res: Results) -> None:
     users = env.users
     await gw.restart(env.pm)
     watcher = await irc_client(env, f"{gw.tag}watch")
+    sink = await irc_client(env, f"{gw.tag}sink")
     try:
         base = await watcher.lusers()
         say(f"  online: {len(users)} users; the IRC server counts {base} users")
         t0 = time.monotonic()
-        await bring_online(gw, users, watcher)
+        await bring_online(gw, users, sink)
         # LUSERS every 5 ms: at the harness's default 50 ms the figure (about 0.2 s) moved by up to
         # a quarter with where the last poll fell, more than the gateways differ.
         visible = await watcher.wait_users(base + len(users), max(60, len(users) * 0.5), "users coming online",
@@ -518,7 +525,7 @@ async def phase_online(gw: Gateway, env: Env, res: Results) -> None:
         res.values["online"] = visible - t0
         say(f"    all {len(users)} nicks on IRC after {visible - t0:.2f} s")
     finally:
-        await watcher.close()
+        await asyncio.gather(watcher.close(), sink.close())
 
 
 async def phase_memory(gw: Gateway, env: Env, res: Results) -> None:
@@ -526,6 +533,7 @@ async def phase_memory(gw: Gateway, env: Env, res: Results) -> None:
     users, first = env.users, env.args.first_batch
     await gw.restart(env.pm)
     watcher = await irc_client(env, f"{gw.tag}mem")
+    sink = await irc_client(env, f"{gw.tag}msink")
     try:
         base = await watcher.lusers()
         await asyncio.sleep(env.args.settle)
@@ -533,7 +541,7 @@ async def phase_memory(gw: Gateway, env: Env, res: Results) -> None:
         say(f"  memory: RSS {rss0} KiB, {threads0} threads with no IRC connection")
         points = []
         for begin, end, key in ((0, first, "rss_a"), (first, len(users), "rss_b")):
-            await bring_online(gw, users[begin:end], watcher)
+            await bring_online(gw, users[begin:end], sink)
             await watcher.wait_users(base + end, max(60, end * 0.5), f"{end} users' IRC connections")
             await asyncio.sleep(env.args.settle)
             rss, threads = rss_kib(gw.pid), proc_status(gw.pid, "Threads")
@@ -543,7 +551,7 @@ async def phase_memory(gw: Gateway, env: Env, res: Results) -> None:
         res.extra.append(f"{gw.name}: RSS {rss0} KiB ({threads0} threads) idle, "
                          + ", ".join(f"{rss} KiB ({threads} threads) with {n} connections" for n, rss, threads in points))
     finally:
-        await watcher.close()
+        await asyncio.gather(watcher.close(), sink.close())
 
 
 async def phase_muc(gw: Gateway, env: Env, res: Results, history: bool) -> None:
