@@ -1,6 +1,7 @@
 // The libircclient engine against a real ngircd on loopback.
 
 import Dispatch
+import Foundation
 import GatewayCore
 import Synchronization
 import XCTest
@@ -195,6 +196,39 @@ final class IRCLoopTests: XCTestCase {
         server = try NgircdTestServer()
         session.connect(config("victim"))
         try await log.waitFor("registered again", from: index) { $0.isConnected }
+    }
+
+    func testSessionSocketsSendWithoutNagle() async throws {
+        server = try NgircdTestServer()
+        let group = IRCLoopGroup(threads: 1)
+        self.group = group
+        let session = group.makeSession()
+        let log = EventLog(session.events)
+        session.connect(config("nodelay"))
+        try await log.waitFor("registered") { $0.isConnected }
+
+        let sockets = Self.descriptorsConnected(toPort: server!.port)
+        XCTAssertEqual(sockets.count, 1, "the session's one socket to the server")
+        for fd in sockets {
+            var value: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            XCTAssertEqual(getsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &value, &length), 0)
+            XCTAssertEqual(value, 1, "TCP_NODELAY on descriptor \(fd)")
+        }
+        withExtendedLifetime(session) {}
+    }
+
+    /// This process's TCP sockets whose peer is 127.0.0.1:`port`.
+    private static func descriptorsConnected(toPort port: UInt16) -> [Int32] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return [] }
+        return names.compactMap(Int32.init).filter { fd in
+            var address = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let named = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+            }
+            return named == 0 && address.sin_family == sa_family_t(AF_INET) && UInt16(bigEndian: address.sin_port) == port
+        }
     }
 
     func testConnectionRefusedAndNonLiteralHostAreReported() async throws {
