@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import itertools
 import os
 import platform
 import resource
@@ -42,6 +43,7 @@ IRC_SERVER = "127.0.0.1"  # the IRC server part of every JID: nick%127.0.0.1@gat
 CAUSEWAY_DOMAIN = "causeway.localhost"
 BIBOUMI_DOMAIN = "biboumi.localhost"
 CHANNEL = "#bench"
+BUSY_CHANNEL = "#busy"
 PASSWORD = "bench-password"
 
 
@@ -147,6 +149,7 @@ class Figure:
     unit: str
     higher_is_better: bool
     digits: int = 0
+    beyond_goal: bool = False  # a figure the issue did not ask for: printed, not judged
 
 
 FIGURES = [
@@ -156,6 +159,7 @@ FIGURES = [
     Figure("i2x_cpu", "IRC→XMPP gateway CPU per message", "µs", False, 1),
     Figure("lat_p50", "XMPP→IRC latency p50 (steady rate)", "ms", False, 2),
     Figure("lat_p99", "XMPP→IRC latency p99 (steady rate)", "ms", False, 2),
+    Figure("busy_p50", "XMPP→IRC latency p50, busy channel", "ms", False, 2, beyond_goal=True),
     Figure("muc_on", "MUC fan-out, history on", "deliveries/s", True),
     Figure("muc_off", "MUC fan-out, history off", "deliveries/s", True),
     Figure("rss_a", "RSS per IRC connection (first batch)", "KiB", False, 1),
@@ -495,6 +499,73 @@ async def phase_private(gw: Gateway, env: Env, res: Results) -> None:
         await peer.close()
 
 
+async def phase_busy(gw: Gateway, env: Env, res: Results) -> None:
+    """Beyond the issue's list: private-message latency while the user sits in a channel where
+    someone talks every 20 ms, one message every --busy-interval ms (7).
+
+    The server then talks to the user's connection all the time, and Linux delays its ACKs for
+    such a connection: with Nagle on the gateway's socket, a message written while the previous
+    one is unacknowledged waits for that ACK."""
+    args, user = env.args, env.pm
+    peer = await irc_client(env, f"{gw.tag}bpeer")
+    chatter = await irc_client(env, f"{gw.tag}chat")
+    room = gw.room(BUSY_CHANNEL)
+    occupant = f"{room}/{gw.nick(user)}"
+    talking = None
+    try:
+        target = gw.contact(peer.nick)
+        await gw.open_private(user)
+        arrived = peer.expect(lambda line: f" PRIVMSG {peer.nick} :busy warm-up" in line)
+        user.send_raw(user.message_xml(target, "busy warm-up", "bw-0"))
+        await peer.wait(arrived, "the warm-up message through the gateway", 60)
+        joined = user.expect(lambda el: el.tag == TAG_PRESENCE and el.get("from") == occupant)
+        user.presence(to=occupant, inner=f"<x xmlns='{NS_MUC}'><history maxstanzas='0'/></x>")
+        answer = await user.wait(joined, f"its own presence in {room}", 60)
+        if answer.get("type") == "error":
+            raise RuntimeError(f"joining {room} failed: {ET.tostring(answer, encoding='unicode')[:300]}")
+        in_channel = chatter.expect(lambda line: f" 366 {chatter.nick} {BUSY_CHANNEL} " in line)
+        chatter.send(f"JOIN {BUSY_CHANNEL}")
+        await chatter.wait(in_channel, f"joining {BUSY_CHANNEL}")
+
+        async def talk() -> None:
+            for i in itertools.count():
+                chatter.send(f"PRIVMSG {BUSY_CHANNEL} :tick {i}")
+                await asyncio.sleep(0.02)
+
+        talking = asyncio.create_task(talk())
+        # The user's client sees the channel's lines before it starts.
+        await user.wait_for(lambda el: el.tag == TAG_MESSAGE and (el.findtext(TAG_BODY) or "").startswith("tick "),
+                            "the first line of the busy channel", 30)
+        total = args.busy_messages
+        say(f"  busy channel: {total} private messages, one every {args.busy_interval:g} ms")
+        sent: dict[int, float] = {}
+        latencies: list[float] = []
+        counter = Counter(total)
+        marker = f" PRIVMSG {peer.nick} :b "
+
+        def on_line(line: str) -> None:
+            if marker in line:
+                latencies.append(time.monotonic() - sent[int(line.rsplit(" ", 1)[1])])
+                counter.hit()
+
+        peer.on_line.append(on_line)
+        for i in range(total):
+            user.send_raw(user.message_xml(target, f"b {i}", f"b-{i}"))
+            sent[i] = time.monotonic()
+            await user.drain()
+            await asyncio.sleep(args.busy_interval / 1000)
+        await wait_counters([counter], "busy-channel messages at the IRC peer", 60, args.stall)
+        peer.on_line.remove(on_line)
+        res.values["busy_p50"] = percentile(latencies, 0.50) * 1000
+        say(f"    p50 {res.values['busy_p50']:.2f} ms, p90 {percentile(latencies, 0.90) * 1000:.2f} ms, "
+            f"max {max(latencies) * 1000:.1f} ms")
+    finally:
+        if talking:
+            talking.cancel()
+        user.presence(to=occupant, type_="unavailable")
+        await asyncio.gather(peer.close(), chatter.close())
+
+
 async def bring_online(gw: Gateway, users: list[LeanXmpp], sink: AsyncIrcClient) -> None:
     """Each user does what opens its IRC connection with this gateway (for Causeway, a message to
     `sink`).
@@ -743,6 +814,7 @@ def ratio_of(fig: Figure, a: float | None, b: float | None) -> float | None:
 
 PHASES = (
     ("private", ["x2i_rate", "x2i_cpu", "i2x_rate", "i2x_cpu", "lat_p50", "lat_p99"], phase_private),
+    ("busy", ["busy_p50"], phase_busy),
     ("online", ["online"], phase_online),
     ("memory", ["rss_a", "rss_b"], phase_memory),
     ("muc-on", ["muc_on"], lambda gw, env, res: phase_muc(gw, env, res, True)),
@@ -782,9 +854,13 @@ def report(env: Env, rounds: dict[str, list[Results]]) -> None:
             label += f" ({len(env.room_users)} occ.)"
         if fig.key.startswith("lat"):
             label = label.replace("steady rate", f"{args.rate}/s")
+        if fig.beyond_goal:
+            label += " (+)"
         ratio_text = "-" if ratio is None else ("inf" if ratio == float("inf") else f"{ratio:.2f}")
         say(f"{label:<42} {fig.unit:<13} {cell_a[:14]:>14} {cell_b[:14]:>14} {ratio_text:>8}")
         needed = 10.0 if fig.key == "muc_on" else 1.0
+        if fig.beyond_goal:
+            continue
         if ratio is None:
             verdict.append(f"{fig.label}: no ratio")
         elif ratio < needed:
@@ -808,6 +884,7 @@ def report(env: Env, rounds: dict[str, list[Results]]) -> None:
     for line in cw.extra + bb.extra:
         say(f"  {line}")
     say("\nratio: > 1 means causeway is better (higher rate, or less CPU, latency, memory, time)")
+    say("(+): beyond the issue's list of figures; printed, not part of the goal")
     if verdict:
         say("goal (every ratio >= 1, MUC fan-out with history on >= 10): NOT met")
         for line in verdict:
@@ -847,6 +924,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--messages", type=int, help="private messages per burst, each way (default 20000; quick 2000)")
     parser.add_argument("--rate", type=int, help="messages/s for the latency run (default 1000; quick 500)")
     parser.add_argument("--seconds", type=float, help="length of the latency run (default 10; quick 3)")
+    parser.add_argument("--busy-messages", type=int, help="private messages of the busy-channel latency run (default 300; quick 100)")
+    parser.add_argument("--busy-interval", type=float, default=7.0, help="milliseconds between them (default 7)")
     parser.add_argument("--muc-users", type=int, help="XMPP occupants of the channel (default 50; quick 10)")
     parser.add_argument("--muc-messages", type=int, help="channel messages sent from IRC per MUC run (default 1000; quick 50)")
     parser.add_argument("--users", type=int, help="users for the memory and online figures (default 300; quick 30)")
@@ -864,7 +943,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", metavar="DIR", help="run in DIR and keep it (logs, configs) instead of a temporary directory")
     args = parser.parse_args()
     quick = args.quick
-    defaults = {"messages": (20000, 2000), "rate": (1000, 500), "seconds": (10.0, 3.0), "muc_users": (50, 10),
+    defaults = {"messages": (20000, 2000), "rate": (1000, 500), "seconds": (10.0, 3.0), "busy_messages": (300, 100), "muc_users": (50, 10),
                 "muc_messages": (1000, 50), "users": (300, 30), "repeat": (3, 1), "rounds": (3, 1), "muc_repeat": (2, 1), "muc_off_repeat": (4, 1)}
     for name, (full, small) in defaults.items():
         if getattr(args, name) is None:
