@@ -218,6 +218,58 @@ final class IRCLoopTests: XCTestCase {
         withExtendedLifetime(session) {}
     }
 
+    /// A sender writes its lines itself; when the socket takes only part of them, the rest
+    /// (cut anywhere, inside a UTF-8 sequence too) reaches the server intact and in order.
+    func testWritesTheSocketCutsArriveWhole() async throws {
+        let server = try SlowReadingServer()
+        let group = IRCLoopGroup(threads: 1)
+        self.group = group
+        let loop = group.loops[0]
+        let session = group.makeSession()
+        let log = EventLog(session.events)
+        session.connect(config("slow", port: server.port))
+        try server.register(nick: "slow")
+        try await log.waitFor("registered") { $0.isConnected }
+        for fd in Self.descriptorsConnected(toPort: server.port) {
+            var small: Int32 = 4096
+            XCTAssertEqual(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, socklen_t(MemoryLayout<Int32>.size)), 0)
+        }
+
+        var sent: [String] = []
+        var received: [String] = []
+        for cycle in 1...3 {
+            // The server reads nothing until a write was cut; lines of varying length put the
+            // cut at varying places.
+            let cutsBefore = loop.partialDirectWrites.load(ordering: .relaxed)
+            var count = 0
+            while loop.partialDirectWrites.load(ordering: .relaxed) == cutsBefore, count < 5000 {
+                // Several lines per write, as a batch sends them: a write of one short line
+                // goes into one buffer of the kernel's whole, or not at all.
+                let lines = (count..<count + 16).map {
+                    "PRIVMSG peer :\(cycle).\($0) " + String(repeating: "é€", count: 40 + $0 % 97)
+                }
+                session.send(lines: lines)
+                sent += lines
+                count += lines.count
+            }
+            XCTAssertGreaterThan(loop.partialDirectWrites.load(ordering: .relaxed), cutsBefore,
+                                 "cycle \(cycle): no write was cut after \(count) lines")
+            // Lines sent while the rest waits queue behind it.
+            for extra in 0..<3 {
+                let line = "PRIVMSG peer :\(cycle) after the cut \(extra)"
+                session.send(line)
+                sent.append(line)
+            }
+            while received.count < sent.count {
+                received += try server.read(atMost: 1500).filter { !$0.isEmpty }
+            }
+        }
+        XCTAssertEqual(received.count, sent.count)
+        XCTAssertEqual(received.firstIndex { !sent.contains($0) }, nil, "a line arrived changed")
+        XCTAssertEqual(received, sent)
+        withExtendedLifetime(session) {}
+    }
+
     /// This process's TCP sockets whose peer is 127.0.0.1:`port`.
     private static func descriptorsConnected(toPort port: UInt16) -> [Int32] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return [] }

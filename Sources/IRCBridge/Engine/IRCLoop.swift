@@ -88,6 +88,8 @@ public final class IRCLoop: @unchecked Sendable {
     public var sessionCount: Int { load.load(ordering: .relaxed) }
     /// How many ``perform(_:)`` jobs ran on their caller's thread (for tests).
     let directJobs = Atomic<Int>(0)
+    /// How many of its sessions' own writes the socket took only in part (for tests).
+    let partialDirectWrites = Atomic<Int>(0)
     /// Runs on the loop thread between select() and taking the engine lock (for tests: what a
     /// sender may do in that window).
     let afterSelect = Mutex<(@Sendable () -> Void)?>(nil)

@@ -341,9 +341,14 @@ final class SessionCore: @unchecked Sendable {
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
     }
 
+    /// Whether libircclient may send `line` as one line (it adds the CRLF).
+    private static func isSendable(_ line: String) -> Bool {
+        line.utf8.count <= 1020 && !line.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 })
+    }
+
     func enqueueOnLoop(_ lines: [String]) {
         for line in lines {
-            if line.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) || line.utf8.count > 1020 {
+            if !Self.isSendable(line) {
                 emit(.sendFailed(line: line, error: IRCError(code: IRCError.invalidArgument,
                                                                message: "line contains CR/LF/NUL or is too long")))
                 continue
@@ -361,8 +366,61 @@ final class SessionCore: @unchecked Sendable {
     /// Queues lines. In a direct job also writes them out, leaving the loop thread whatever
     /// the socket does not take now.
     func send(_ lines: [String], direct: Bool) {
+        if direct {
+            switch writeDirectly(lines) {
+            case .written:
+                return
+            case .partly:
+                loop.wakeUp()
+                return
+            case .notWritten:
+                break
+            }
+        }
         enqueueOnLoop(lines)
         if direct, !flushFromSender() { loop.wakeUp() }
+    }
+
+    private enum DirectWrite { case written, partly, notWritten }
+
+    /// The usual case of a sender, a registered session with nothing queued: its lines go out in
+    /// one send() of its own, without the copy into libircclient's buffer and without the poll()
+    /// that guards libircclient's write (which retries on EAGAIN without end). What the socket
+    /// does not take goes into libircclient's buffer and the outbox, in order, for the loop
+    /// thread. Nothing is written, and the usual path takes over (with its error reports), when
+    /// a line is not sendable, the socket takes no byte now or fails.
+    private func writeDirectly(_ lines: [String]) -> DirectWrite {
+        guard let handle, case .registered = phase, pendingCount == 0, senderWriteFailure == nil,
+              let socket = socketAndOutput, !socket.hasOutput, lines.allSatisfy(Self.isSendable)
+        else { return .notWritten }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count + 2 })
+        var lineEnds: [Int] = []
+        lineEnds.reserveCapacity(lines.count)
+        for line in lines {
+            bytes.append(contentsOf: line.utf8)
+            bytes.append(0x0D)
+            bytes.append(0x0A)
+            lineEnds.append(bytes.count)
+        }
+        let written = bytes.withUnsafeBytes { socketSend(socket.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+        guard written > 0 else { return .notWritten }
+        senderWroteSinceSelect = true
+        guard written < bytes.count else { return .written }
+
+        // The rest of the line the socket cut goes first, as bytes: the cut may fall inside a
+        // UTF-8 sequence. libircclient adds CRLF to what it is given, so it gets the rest
+        // without its CRLF, or a lone LF when only that is left (then the server sees an empty
+        // line, which it ignores). Its buffer is empty and holds 4 KiB: a line always fits.
+        let cut = lineEnds.firstIndex { $0 > written }!
+        var rest = Array(bytes[written..<lineEnds[cut]])
+        if rest.count >= 2 { rest.removeLast(2) }
+        rest.append(0)
+        _ = rest.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { ircSendRawLine(handle, $0.baseAddress!) } }
+        outbox.append(contentsOf: lines[(cut + 1)...])
+        pumpOutbox()
+        loop.partialDirectWrites.add(1, ordering: .relaxed)
+        return .partly
     }
 
     /// Writes what libircclient buffered for a registered session while the socket takes it.
@@ -399,13 +457,18 @@ final class SessionCore: @unchecked Sendable {
 
     /// The socket, when libircclient holds a complete line not yet written on it.
     private var socketWithOutput: Int32? {
+        guard let socket = socketAndOutput, socket.hasOutput else { return nil }
+        return socket.fd
+    }
+
+    /// The session's socket, and whether libircclient holds output for it.
+    private var socketAndOutput: (fd: Int32, hasOutput: Bool)? {
         guard let handle else { return nil }
         var readSet = fd_set()
         var writeSet = fd_set()
         var fd: Int32 = -1
-        guard irc_add_select_descriptors(handle, &readSet, &writeSet, &fd) == 0, fd >= 0,
-              FDSet.contains(fd, writeSet) else { return nil }
-        return fd
+        guard irc_add_select_descriptors(handle, &readSet, &writeSet, &fd) == 0, fd >= 0 else { return nil }
+        return (fd, FDSet.contains(fd, writeSet))
     }
 
     func disconnectOnLoop(quitMessage: String?, timeout: Duration) {
@@ -560,6 +623,11 @@ final class SessionCore: @unchecked Sendable {
 }
 
 // MARK: C bridging
+
+/// send(2), which ``SessionCore``'s own `send` hides inside the class.
+private func socketSend(_ fd: Int32, _ bytes: UnsafeRawPointer?, _ count: Int, _ flags: Int32) -> Int {
+    send(fd, bytes, count, flags)
+}
 
 private func ircSendRawLine(_ session: OpaquePointer, _ line: UnsafePointer<CChar>) -> Int32 {
     causeway_irc_send_line(session, line)
