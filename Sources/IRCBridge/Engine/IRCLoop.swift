@@ -13,9 +13,10 @@
 // - Sending is the exception that makes the lock worth having: a thread with lines for a
 //   registered session takes the engine lock if it is free and nothing is queued before it, and
 //   writes them itself (`perform`). Waking the loop thread for every message cost a pipe write,
-//   two select() calls and a context switch; this costs a poll() and the send(). Only the loop
-//   thread creates or destroys libircclient sessions and their sockets, so a socket is never
-//   closed under its select().
+//   two select() calls and a context switch; this costs one send() (see
+//   `SessionCore.writeDirectly`), or a poll() and libircclient's send() when it holds output.
+//   Only the loop thread creates or destroys libircclient sessions and their sockets, so a
+//   socket is never closed under its select().
 // - A new session goes to the loop with the fewest sessions.
 //
 // select() limit: Debian's libircclient is built with _FORTIFY_SOURCE, so FD_SET on a descriptor
