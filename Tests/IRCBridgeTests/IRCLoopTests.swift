@@ -170,12 +170,7 @@ final class IRCLoopTests: XCTestCase {
 
     func testServerStopReportsDisconnectAndSessionReconnects() async throws {
         server = try NgircdTestServer()
-        let group = IRCLoopGroup(threads: 2)
-        self.group = group
-        let session = group.makeSession()
-        let log = EventLog(session.events)
-        session.connect(config("victim"))
-        try await log.waitFor("registered") { $0.isConnected }
+        let (session, log) = try await registeredSession("victim", threads: 2)
 
         server!.stop()
         let index = try await log.waitFor("disconnect after server stop", timeout: .seconds(10)) {
@@ -200,12 +195,7 @@ final class IRCLoopTests: XCTestCase {
 
     func testSessionSocketsSendWithoutNagle() async throws {
         server = try NgircdTestServer()
-        let group = IRCLoopGroup(threads: 1)
-        self.group = group
-        let session = group.makeSession()
-        let log = EventLog(session.events)
-        session.connect(config("nodelay"))
-        try await log.waitFor("registered") { $0.isConnected }
+        let (session, _) = try await registeredSession("nodelay", threads: 1)
 
         let sockets = Self.descriptorsConnected(toPort: server!.port)
         XCTAssertEqual(sockets.count, 1, "the session's one socket to the server")
@@ -222,14 +212,10 @@ final class IRCLoopTests: XCTestCase {
     /// (cut anywhere, inside a UTF-8 sequence too) reaches the server intact and in order.
     func testWritesTheSocketCutsArriveWhole() async throws {
         let server = try SlowReadingServer()
-        let group = IRCLoopGroup(threads: 1)
-        self.group = group
-        let loop = group.loops[0]
-        let session = group.makeSession()
-        let log = EventLog(session.events)
-        session.connect(config("slow", port: server.port))
-        try server.register(nick: "slow")
-        try await log.waitFor("registered") { $0.isConnected }
+        let (session, _) = try await registeredSession("slow", port: server.port, threads: 1) {
+            try server.register(nick: "slow")
+        }
+        let loop = group!.loops[0]
         for fd in Self.descriptorsConnected(toPort: server.port) {
             var small: Int32 = 4096
             XCTAssertEqual(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, socklen_t(MemoryLayout<Int32>.size)), 0)
@@ -493,6 +479,20 @@ final class IRCLoopTests: XCTestCase {
 
     /// A fresh ngircd with two registered sessions on a new loop group, each with its events. The
     /// caller keeps both sessions alive: dropping one closes it.
+    /// A session of a new loop group (kept for tearDown), registered with the server at `port`
+    /// (the ngircd's by default) after `serve` did the server's part.
+    private func registeredSession(_ nick: String, port: UInt16? = nil, threads: Int,
+                                   serve: () throws -> Void = {}) async throws -> (IRCSession, EventLog) {
+        let group = IRCLoopGroup(threads: threads)
+        self.group = group
+        let session = group.makeSession()
+        let log = EventLog(session.events)
+        session.connect(config(nick, port: port))
+        try serve()
+        try await log.waitFor("\(nick) registered") { $0.isConnected }
+        return (session, log)
+    }
+
     private func registeredPair(_ senderNick: String, _ receiverNick: String, threads: Int) async throws -> (IRCSession, EventLog, IRCSession, EventLog) {
         server = try NgircdTestServer()
         let group = IRCLoopGroup(threads: threads)

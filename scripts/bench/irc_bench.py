@@ -104,6 +104,37 @@ class Counter:
         self.last = time.monotonic()
 
 
+class LatencyProbe:
+    """Numbered messages `<tag> <n>` from the user to the IRC peer: when each was written, and
+    how long after that the peer read it."""
+
+    def __init__(self, peer: AsyncIrcClient, tag: str, total: int):
+        self.tag, self.peer = tag, peer
+        self.marker = f" PRIVMSG {peer.nick} :{tag} "
+        self.sent: dict[int, float] = {}
+        self.latencies: list[float] = []
+        self.counter = Counter(total)
+
+    def __enter__(self) -> LatencyProbe:
+        self.peer.on_line.append(self.on_line)
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.peer.on_line.remove(self.on_line)
+
+    def send(self, user: LeanXmpp, target: str, seq: int) -> None:
+        user.send_raw(user.message_xml(target, f"{self.tag} {seq}", f"{self.tag}-{seq}"))
+        self.sent[seq] = time.monotonic()
+
+    def on_line(self, line: str) -> None:
+        if self.marker in line:
+            self.latencies.append(time.monotonic() - self.sent[int(line.rsplit(" ", 1)[1])])
+            self.counter.hit()
+
+    def ms(self, fraction: float) -> float:
+        return percentile(self.latencies, fraction) * 1000
+
+
 async def wait_counters(counters: list[Counter], what: str, timeout: float, stall: float) -> None:
     """Until every counter is done; fails after `timeout`, or when nothing arrives for `stall` s."""
     deadline = time.monotonic() + timeout
@@ -466,35 +497,22 @@ async def phase_private(gw: Gateway, env: Env, res: Results) -> None:
         # 3. Latency at a steady rate.
         rate, total = args.rate, int(args.rate * args.seconds)
         say(f"  latency: {total} messages at {rate}/s")
-        sent: dict[int, float] = {}
-        latencies: list[float] = []
-        counter = Counter(total)
-        marker = f" PRIVMSG {peer.nick} :l "
-
-        def on_latency(line: str) -> None:
-            if marker in line:
-                seq = int(line.rsplit(" ", 1)[1])
-                latencies.append(time.monotonic() - sent[seq])
-                counter.hit()
-
-        peer.on_line.append(on_latency)
-        start, i = time.monotonic(), 0
-        while i < total:
-            due = min(total, int((time.monotonic() - start) * rate) + 1)
-            while i < due:
-                user.send_raw(user.message_xml(target, f"l {i}", f"l-{i}"))
-                sent[i] = time.monotonic()
-                i += 1
-            await user.drain()
-            await asyncio.sleep(0.001)
-        send_seconds = time.monotonic() - start
-        await wait_counters([counter], "latency messages at the IRC peer", 60 + args.seconds, args.stall)
-        peer.on_line.remove(on_latency)
-        res.values["lat_p50"] = percentile(latencies, 0.50) * 1000
-        res.values["lat_p99"] = percentile(latencies, 0.99) * 1000
+        with LatencyProbe(peer, "l", total) as probe:
+            start, i = time.monotonic(), 0
+            while i < total:
+                due = min(total, int((time.monotonic() - start) * rate) + 1)
+                while i < due:
+                    probe.send(user, target, i)
+                    i += 1
+                await user.drain()
+                await asyncio.sleep(0.001)
+            send_seconds = time.monotonic() - start
+            await wait_counters([probe.counter], "latency messages at the IRC peer", 60 + args.seconds, args.stall)
+        res.values["lat_p50"] = probe.ms(0.50)
+        res.values["lat_p99"] = probe.ms(0.99)
         res.extra.append(f"{gw.name}: latency run sent {total} messages in {send_seconds:.2f} s "
-                         f"(target {args.seconds:g} s), max latency {max(latencies) * 1000:.1f} ms")
-        say(f"    p50 {res.values['lat_p50']:.2f} ms, p99 {res.values['lat_p99']:.2f} ms, max {max(latencies) * 1000:.1f} ms")
+                         f"(target {args.seconds:g} s), max latency {probe.ms(1.0):.1f} ms")
+        say(f"    p50 {res.values['lat_p50']:.2f} ms, p99 {res.values['lat_p99']:.2f} ms, max {probe.ms(1.0):.1f} ms")
     finally:
         await peer.close()
 
@@ -538,27 +556,14 @@ async def phase_busy(gw: Gateway, env: Env, res: Results) -> None:
                             "the first line of the busy channel", 30)
         total = args.busy_messages
         say(f"  busy channel: {total} private messages, one every {args.busy_interval:g} ms")
-        sent: dict[int, float] = {}
-        latencies: list[float] = []
-        counter = Counter(total)
-        marker = f" PRIVMSG {peer.nick} :b "
-
-        def on_line(line: str) -> None:
-            if marker in line:
-                latencies.append(time.monotonic() - sent[int(line.rsplit(" ", 1)[1])])
-                counter.hit()
-
-        peer.on_line.append(on_line)
-        for i in range(total):
-            user.send_raw(user.message_xml(target, f"b {i}", f"b-{i}"))
-            sent[i] = time.monotonic()
-            await user.drain()
-            await asyncio.sleep(args.busy_interval / 1000)
-        await wait_counters([counter], "busy-channel messages at the IRC peer", 60, args.stall)
-        peer.on_line.remove(on_line)
-        res.values["busy_p50"] = percentile(latencies, 0.50) * 1000
-        say(f"    p50 {res.values['busy_p50']:.2f} ms, p90 {percentile(latencies, 0.90) * 1000:.2f} ms, "
-            f"max {max(latencies) * 1000:.1f} ms")
+        with LatencyProbe(peer, "b", total) as probe:
+            for i in range(total):
+                probe.send(user, target, i)
+                await user.drain()
+                await asyncio.sleep(args.busy_interval / 1000)
+            await wait_counters([probe.counter], "busy-channel messages at the IRC peer", 60, args.stall)
+        res.values["busy_p50"] = probe.ms(0.50)
+        say(f"    p50 {res.values['busy_p50']:.2f} ms, p90 {probe.ms(0.90):.2f} ms, max {probe.ms(1.0):.1f} ms")
     finally:
         if talking:
             talking.cancel()
