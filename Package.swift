@@ -120,8 +120,8 @@ let package = Package(
             dependencies: ["XMPPCore"]
         ),
 
-        // Helpers shared by the test targets (bounded waits).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Helpers shared by the test targets (bounded waits, a bridge that sends at once).
+        .target(name: "TestSupport", dependencies: ["GatewayCore"], path: "Tests/TestSupport"),
         .testTarget(name: "XMPPCoreTests", dependencies: ["XMPPCore"]),
         .testTarget(
             name: "ComponentLinkTests",

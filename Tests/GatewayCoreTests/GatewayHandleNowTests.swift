@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import TestSupport
 import XCTest
 import XMPPCore
 @testable import GatewayCore
@@ -8,11 +8,11 @@ import XMPPCore
 /// the message has to wait, and then the message reaches the bridge's `sendNow` and is
 /// remembered for delivery reports; otherwise nothing happens and the async path takes over.
 final class GatewayHandleNowTests: XCTestCase {
-    private var bridge: ImmediateBridge!
+    private var bridge: SendNowBridge!
     private var gateway: Gateway!
 
     override func setUp() async throws {
-        bridge = ImmediateBridge()
+        bridge = SendNowBridge()
         let store = try GatewayStore.inMemory(vault: CredentialVault(key: Array(repeating: 7, count: 32)))
         gateway = Gateway(bridge: bridge, store: store, sender: DiscardingSender(), policy: GatewayPolicy(allowedDomains: ["localhost"]), logger: Logger(label: "test"))
         await gateway.start()
@@ -59,43 +59,6 @@ final class GatewayHandleNowTests: XCTestCase {
         taken = await gateway.handleNow(stanza("<message type='chat' id='m2' from='alice@localhost/phone' to='+15550001111@now.localhost'/>"))
         XCTAssertFalse(taken, "no body")
         XCTAssertEqual(bridge.sentNow, [])
-    }
-}
-
-/// A bridge that sends at once, except to "+1999…", which must wait.
-private final class ImmediateBridge: Bridge {
-    let identity = BridgeIdentity(domain: "now.localhost", name: "Now", gatewayType: "sms")
-    private let sent = Mutex<[OutgoingMessage]>([])
-
-    var sentNow: [OutgoingMessage] { sent.withLock { $0 } }
-    var registrationFields: [RegistrationField] { [RegistrationField("name", label: "Name", legacyElement: "username")] }
-    var registrationInstructions: String { "" }
-    var contactPrompt: ContactPrompt { ContactPrompt(description: "Number", prompt: "Number") }
-
-    func start(events: BridgeEventSink) async {}
-
-    func validateRegistration(_ submission: RegistrationSubmission) async throws(RegistrationError) -> RegistrationRecord {
-        RegistrationRecord(legacyID: submission.values["name"], fields: submission.values, secrets: [:])
-    }
-
-    func logIn(_ account: BridgeAccount) async throws(BridgeError) {}
-    func logOut(user: String) async {}
-
-    func send(_ message: OutgoingMessage, from account: BridgeAccount) async throws(BridgeError) -> String? {
-        throw BridgeError(.serviceUnavailable, "this test only sends now")
-    }
-
-    func sendNow(_ message: OutgoingMessage, from account: BridgeAccount) -> SendNowOutcome {
-        guard !message.to.hasPrefix("+1999") else { return .mustWait }
-        let count = sent.withLock { sent in
-            sent.append(message)
-            return sent.count
-        }
-        return .sent(legacyMessageID: "now-\(count)")
-    }
-
-    func normalizeAddress(_ input: String) -> Result<String, AddressError> {
-        .success(input)
     }
 }
 
