@@ -38,6 +38,7 @@ from harness.irc_async import AsyncIrcClient  # noqa: E402
 from harness.lean_xmpp import NS_MUC, TAG_BODY, TAG_MESSAGE, TAG_PRESENCE, LeanXmpp, error_condition  # noqa: E402
 from harness.ngircd import Ngircd  # noqa: E402
 from harness.prosody import Component, Prosody  # noqa: E402
+from wire_capture import WireCapture  # noqa: E402
 
 IRC_SERVER = "127.0.0.1"  # the IRC server part of every JID: nick%127.0.0.1@gateway
 CAUSEWAY_DOMAIN = "causeway.localhost"
@@ -190,6 +191,8 @@ FIGURES = [
     Figure("i2x_cpu", "IRC→XMPP gateway CPU per message", "µs", False, 1),
     Figure("lat_p50", "XMPP→IRC latency p50 (steady rate)", "ms", False, 2),
     Figure("lat_p99", "XMPP→IRC latency p99 (steady rate)", "ms", False, 2),
+    Figure("hop_p50", "XMPP→IRC latency p50, the gateway's hop", "µs", False, 0, beyond_goal=True),
+    Figure("hop_p99", "XMPP→IRC latency p99, the gateway's hop", "µs", False, 0, beyond_goal=True),
     Figure("busy_p50", "XMPP→IRC latency p50, busy channel", "ms", False, 2, beyond_goal=True),
     Figure("muc_on", "MUC fan-out, history on", "deliveries/s", True),
     Figure("muc_off", "MUC fan-out, history off", "deliveries/s", True),
@@ -398,6 +401,9 @@ class Env:
     pm: LeanXmpp  # the one user of the private-message phases
     users: list[LeanXmpp]  # memory and online phases
     room_users: list[LeanXmpp]  # MUC phase
+    workdir: Path
+    # Why latency is measured at the client instead of on the wire (see wire_capture.py), or None.
+    no_wire: str | None
 
     @property
     def everyone(self) -> list[LeanXmpp]:
@@ -497,24 +503,61 @@ async def phase_private(gw: Gateway, env: Env, res: Results) -> None:
         # 3. Latency at a steady rate.
         rate, total = args.rate, int(args.rate * args.seconds)
         say(f"  latency: {total} messages at {rate}/s")
-        with LatencyProbe(peer, "l", total) as probe:
-            start, i = time.monotonic(), 0
-            while i < total:
-                due = min(total, int((time.monotonic() - start) * rate) + 1)
-                while i < due:
-                    probe.send(user, target, i)
-                    i += 1
-                await user.drain()
-                await asyncio.sleep(0.001)
-            send_seconds = time.monotonic() - start
-            await wait_counters([probe.counter], "latency messages at the IRC peer", 60 + args.seconds, args.stall)
-        res.values["lat_p50"] = probe.ms(0.50)
-        res.values["lat_p99"] = probe.ms(0.99)
+        wire = await start_wire_capture(env, gw)
+        try:
+            with LatencyProbe(peer, "l", total) as probe:
+                start, i = time.monotonic(), 0
+                while i < total:
+                    due = min(total, int((time.monotonic() - start) * rate) + 1)
+                    while i < due:
+                        probe.send(user, target, i)
+                        i += 1
+                    await user.drain()
+                    await asyncio.sleep(0.001)
+                send_seconds = time.monotonic() - start
+                await wait_counters([probe.counter], "latency messages at the IRC peer", 60 + args.seconds, args.stall)
+        finally:
+            if wire:
+                await asyncio.to_thread(wire.stop)
         res.extra.append(f"{gw.name}: latency run sent {total} messages in {send_seconds:.2f} s "
-                         f"(target {args.seconds:g} s), max latency {probe.ms(1.0):.1f} ms")
-        say(f"    p50 {res.values['lat_p50']:.2f} ms, p99 {res.values['lat_p99']:.2f} ms, max {probe.ms(1.0):.1f} ms")
+                         f"(target {args.seconds:g} s); at the client p50 {probe.ms(0.5):.2f} ms, "
+                         f"p99 {probe.ms(0.99):.2f} ms, max {probe.ms(1.0):.1f} ms")
+        say(f"    at the client: p50 {probe.ms(0.5):.2f} ms, p99 {probe.ms(0.99):.2f} ms, max {probe.ms(1.0):.1f} ms")
+        hops = await asyncio.to_thread(wire.hops, probe.tag, peer.nick) if wire else None
+        if wire and not args.keep:
+            wire.path.unlink(missing_ok=True)
+        if hops and hops.messages >= 0.9 * total:
+            # The figures on the wire: the client's own wake-ups left out (see wire_capture.py).
+            res.values["lat_p50"] = percentile(hops.total, 0.50) / 1000
+            res.values["lat_p99"] = percentile(hops.total, 0.99) / 1000
+            res.values["hop_p50"] = percentile(hops.gateway, 0.50)
+            res.values["hop_p99"] = percentile(hops.gateway, 0.99)
+            line = ", ".join(f"{name} {percentile(times, 0.5):.0f}/{percentile(times, 0.99):.0f}"
+                             for name, times in (("Prosody", hops.server), ("gateway", hops.gateway), ("ngircd", hops.ircd)))
+            res.extra.append(f"{gw.name}: latency on the wire, {hops.messages} of {total} messages, p50/p99 µs per hop: {line}")
+            say(f"    on the wire: p50 {res.values['lat_p50']:.2f} ms, p99 {res.values['lat_p99']:.2f} ms; hops p50/p99 µs: {line}")
+        else:
+            if wire:
+                seen = hops.messages if hops else 0
+                res.extra.append(f"{gw.name}: the capture saw {seen} of {total} messages at every hop "
+                                 f"({wire.dropped()} packets dropped): latency at the client")
+            res.values["lat_p50"] = probe.ms(0.50)
+            res.values["lat_p99"] = probe.ms(0.99)
     finally:
         await peer.close()
+
+
+async def start_wire_capture(env: Env, gw: Gateway) -> WireCapture | None:
+    """A running capture of the latency run's packets, or None (then latency is the client's)."""
+    if env.no_wire:
+        return None
+    path = env.workdir / f"latency-{gw.name}-{time.monotonic_ns()}.pcap"
+    wire = WireCapture(path, env.prosody.c2s_port, env.prosody.component_port, env.ngircd.port)
+    if await asyncio.to_thread(wire.start):
+        return wire
+    env.no_wire = wire.problem
+    say(f"    {wire.problem}: latency at the client from now on")
+    return None
 
 
 async def phase_busy(gw: Gateway, env: Env, res: Results) -> None:
@@ -818,7 +861,7 @@ def ratio_of(fig: Figure, a: float | None, b: float | None) -> float | None:
 
 
 PHASES = (
-    ("private", ["x2i_rate", "x2i_cpu", "i2x_rate", "i2x_cpu", "lat_p50", "lat_p99"], phase_private),
+    ("private", ["x2i_rate", "x2i_cpu", "i2x_rate", "i2x_cpu", "lat_p50", "lat_p99", "hop_p50", "hop_p99"], phase_private),
     ("busy", ["busy_p50"], phase_busy),
     ("online", ["online"], phase_online),
     ("memory", ["rss_a", "rss_b"], phase_memory),
@@ -845,6 +888,9 @@ def report(env: Env, rounds: dict[str, list[Results]]) -> None:
         f"online {len(env.users)} users")
     if args.rounds > 1:
         say(f"each figure is the median of {args.rounds} rounds; the ratio is that of the medians")
+    if "private" in args.phases:
+        say("latency: on the wire (tcpdump on loopback, from the client's packet to the IRC peer's; scripts/bench/wire_capture.py)"
+            if not env.no_wire else f"latency: at the client ({env.no_wire})")
     header = f"{'figure':<42} {'unit':<13} {'causeway':>14} {'biboumi':>14} {'ratio':>8}"
     say(header)
     say("-" * len(header))
@@ -944,6 +990,8 @@ def parse_args() -> argparse.Namespace:
                         help="comma-separated subset of " + ",".join(ALL_PHASES) + " (default all)")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds to wait before reading RSS (default 2)")
     parser.add_argument("--stall", type=float, default=60.0, help="fail a burst when nothing arrives for this long (default 60 s)")
+    parser.add_argument("--no-wire", action="store_true", help="measure latency at the client only, without tcpdump "
+                        "(default: on the wire when tcpdump runs, see scripts/bench/wire_capture.py)")
     parser.add_argument("--only", choices=["causeway", "biboumi"], help="measure one gateway only")
     parser.add_argument("--keep", metavar="DIR", help="run in DIR and keep it (logs, configs) instead of a temporary directory")
     args = parser.parse_args()
@@ -995,7 +1043,8 @@ async def bench(args: argparse.Namespace, workdir: Path, started: list, causeway
     gc.collect()
     gc.freeze()
     gc.disable()
-    env = Env(args, prosody, ngircd, clients[0], clients[1:1 + args.users], clients[1 + args.users:])
+    no_wire = "--no-wire" if args.no_wire else WireCapture.available()
+    env = Env(args, prosody, ngircd, clients[0], clients[1:1 + args.users], clients[1 + args.users:], workdir, no_wire)
     try:
         results = await run_phases(gateways, env)
     finally:
