@@ -404,6 +404,8 @@ class Env:
     workdir: Path
     # Why latency is measured at the client instead of on the wire (see wire_capture.py), or None.
     no_wire: str | None
+    # Every child process, stopped at the end whatever happens (see main).
+    started: list
 
     @property
     def everyone(self) -> list[LeanXmpp]:
@@ -553,6 +555,7 @@ async def start_wire_capture(env: Env, gw: Gateway) -> WireCapture | None:
         return None
     path = env.workdir / f"latency-{gw.name}-{time.monotonic_ns()}.pcap"
     wire = WireCapture(path, env.prosody.c2s_port, env.prosody.component_port, env.ngircd.port)
+    env.started.append(wire)  # stopped on Ctrl-C or SIGTERM too; stopping twice is harmless
     if await asyncio.to_thread(wire.start):
         return wire
     env.no_wire = wire.problem
@@ -1044,7 +1047,7 @@ async def bench(args: argparse.Namespace, workdir: Path, started: list, causeway
     gc.freeze()
     gc.disable()
     no_wire = "--no-wire" if args.no_wire else WireCapture.available()
-    env = Env(args, prosody, ngircd, clients[0], clients[1:1 + args.users], clients[1 + args.users:], workdir, no_wire)
+    env = Env(args, prosody, ngircd, clients[0], clients[1:1 + args.users], clients[1 + args.users:], workdir, no_wire, started)
     try:
         results = await run_phases(gateways, env)
     finally:
