@@ -477,8 +477,6 @@ final class IRCLoopTests: XCTestCase {
         XCTAssertEqual(ends, 1)
     }
 
-    /// A fresh ngircd with two registered sessions on a new loop group, each with its events. The
-    /// caller keeps both sessions alive: dropping one closes it.
     /// A session of a new loop group (kept for tearDown), registered with the server at `port`
     /// (the ngircd's by default) after `serve` did the server's part.
     private func registeredSession(_ nick: String, port: UInt16? = nil, threads: Int,
@@ -493,6 +491,8 @@ final class IRCLoopTests: XCTestCase {
         return (session, log)
     }
 
+    /// A fresh ngircd with two registered sessions on a new loop group, each with its events. The
+    /// caller keeps both sessions alive: dropping one closes it.
     private func registeredPair(_ senderNick: String, _ receiverNick: String, threads: Int) async throws -> (IRCSession, EventLog, IRCSession, EventLog) {
         server = try NgircdTestServer()
         let group = IRCLoopGroup(threads: threads)

@@ -1048,7 +1048,7 @@ async def bench(args: argparse.Namespace, workdir: Path, started: list, causeway
     gc.collect()
     gc.freeze()
     gc.disable()
-    no_wire = "--no-wire" if args.no_wire else WireCapture.available()
+    no_wire = "--no-wire" if args.no_wire else WireCapture.why_unavailable()
     env = Env(args, prosody, ngircd, clients[0], clients[1:1 + args.users], clients[1 + args.users:], workdir, no_wire, started)
     try:
         results = await run_phases(gateways, env)

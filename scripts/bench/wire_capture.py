@@ -85,7 +85,7 @@ class WireCapture:
         self.problem: str | None = None
 
     @staticmethod
-    def available() -> str | None:
+    def why_unavailable() -> str | None:
         """Why a capture cannot run here, or None."""
         if shutil.which("tcpdump") is None:
             return "no tcpdump (scripts/install-deps --with-biboumi installs it)"
