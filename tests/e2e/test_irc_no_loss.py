@@ -1,6 +1,6 @@
 """Nothing is lost on the IRC side either: lines an IRC user writes to an XMPP user while the
 gateway's component link goes down and comes back (Prosody restarts) all reach the XMPP user,
-once each and in order.
+in order, and nothing is repeated that a client could not recognise as a repeat.
 
 IRC cannot resend, so causeway sends these from memory while the link is up and stores only
 what the link did not acknowledge when it dropped, plus what arrives while it is down. This
@@ -55,9 +55,14 @@ def write_lines(bob: RawIrcClient, first: int, last: int) -> None:
 
 @pytest.mark.parametrize("outage", ["restart", "freeze-then-kill"])
 def test_irc_lines_across_a_prosody_outage_arrive_once_in_order(stack, connect_client, outage):
-    """restart: SIGTERM, so Prosody answers what it read before closing the link.
+    """restart: SIGTERM. Prosody stores what it read before closing the link, but may close it
+    before answering the ping that covers the last lines (it reads 8 KiB at a time, and a ping
+    can be in a read it never makes). Those lines come again after the reconnect: XEP-0114 has
+    no acknowledgement, so delivery across a server restart is at least once. A repeat is
+    allowed only for a line written before the stop, and only under its first copy's id, which
+    clients use to drop it.
     freeze-then-kill: SIGSTOP, lines go out on a link nobody reads, then SIGKILL; those lines
-    were never acknowledged and must come again after the reconnect."""
+    were never acknowledged and must come again after the reconnect, once each."""
     alice, bob, prosody, causeway = stack
     reply = alice.register_form_submit(IRC_DOMAIN, {"nick": "alice_xmpp", "stay_connected": "1"})
     assert reply.type == "result", reply.describe()
@@ -91,14 +96,24 @@ def test_irc_lines_across_a_prosody_outage_arrive_once_in_order(stack, connect_c
     while len(set(numbers(alice.find_all(numbered, mark)))) < TOTAL and time.monotonic() < deadline:
         alice.pump(0.2)
     alice.pump(SETTLE)
-    received = numbers(alice.find_all(numbered, mark))
+    elements = alice.find_all(numbered, mark)
+    received = numbers(elements)
 
     counts = Counter(received)
     missing = [n for n in range(1, TOTAL + 1) if n not in counts]
     repeated = sorted(n for n, c in counts.items() if c > 1)
     firsts = list(dict.fromkeys(received))
     out_of_order = [(n, previous) for previous, n in zip(firsts, firsts[1:]) if n < previous]
-    assert not missing and not repeated and not out_of_order, (
+    first_ids: dict[int, str | None] = {}
+    unrecognisable = []
+    for n, element in zip(received, elements):
+        first_id = first_ids.setdefault(n, element.get("id"))
+        if element.get("id") != first_id or first_id is None:
+            unrecognisable.append(n)
+    allowed = set(range(1, middle + 1)) if outage == "restart" else set()
+    wrongly_repeated = [n for n in repeated if n not in allowed or n in unrecognisable]
+    assert not missing and not wrongly_repeated and not out_of_order, (
         f"Prosody out ({outage}) from n {middle + 1} to n {middle + during}: {len(received)} lines received; "
-        f"missing {missing[:30]}, repeated {repeated[:30]}, out of order (n after m) {out_of_order[:10]}"
+        f"missing {missing[:30]}, repeated {repeated[:30]} (of which not allowed or under a new id "
+        f"{wrongly_repeated[:30]}), out of order (n after m) {out_of_order[:10]}"
     )
