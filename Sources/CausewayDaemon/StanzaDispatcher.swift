@@ -8,7 +8,8 @@ import XMPPCore
 /// event loop, which is also the gateway's executor (see ``ActorExecutor``).
 ///
 /// A stanza for an idle lane is handled at once: a plain message the gateway can send without
-/// waiting (``Gateway/handleNow(_:)``) synchronously, anything else in an immediate task. Either
+/// waiting (``Gateway/handleNow(_:)``) synchronously (several such in one read, as clients send
+/// them at a steady rate, in one output batch), anything else in an immediate task. Either
 /// way it is read, parsed, handled and written to the foreign network by the loop's thread
 /// before it returns to its queue, until something really waits (a store read, a connection
 /// opening). Stanzas for a busy lane wait in it (``StanzaLanes``). The link coming up or going down is a barrier: stanzas read
@@ -69,12 +70,9 @@ final class StanzaDispatcher: Sendable {
     private func dispatch(_ event: LinkEvent, on gateway: isolated Gateway) {
         switch event {
         case .stanzas(let elements):
-            // A lone message whose sender has nothing else under way may go out synchronously.
-            if elements.count == 1, elements[0].name == "message", lanes.isIdle(StanzaLanes.lane(of: elements[0])),
-               gateway.handleNow(elements[0]) {
-                return
-            }
-            for (lane, first) in lanes.enqueue(elements) {
+            let handled = handleNow(elements, on: gateway)
+            guard handled < elements.count else { return }
+            for (lane, first) in lanes.enqueue(handled == 0 ? elements : Array(elements[handled...])) {
                 state.withLock { $0.running += 1 }
                 Task.immediate {
                     await self.lanes.drain(lane, startingWith: first) { await gateway.handle($0) }
@@ -87,6 +85,28 @@ final class StanzaDispatcher: Sendable {
             logger.debug("bridge waiting for its link", metadata: ["reason": "\(failure.map { "\($0)" } ?? "closed")"])
             passBarrier(on: gateway) { await $0.linkLost() }
         }
+    }
+
+    /// Handles the leading plain messages of a read synchronously (``Gateway/handleNow(_:)``),
+    /// as long as each one's sender has nothing else under way; returns how many it handled.
+    /// What follows the first one it cannot handle so goes the async way, after them.
+    ///
+    /// A read of several (a client's messages sent together) is one ``OutputBatch``: their lines
+    /// leave in one write, released before anything after them is handled, so order is kept.
+    private func handleNow(_ elements: [XMLElement], on gateway: isolated Gateway) -> Int {
+        func handleLeading() -> Int {
+            var handled = 0
+            for element in elements {
+                guard element.name == "message", lanes.isIdle(StanzaLanes.lane(of: element)), gateway.handleNow(element) else { break }
+                handled += 1
+            }
+            return handled
+        }
+        guard elements.count > 1 else { return handleLeading() }
+        let batch = OutputBatch()
+        let handled = OutputBatch.$current.withValue(batch) { handleLeading() }
+        batch.end()
+        return handled
     }
 
     private func passBarrier(on gateway: isolated Gateway, _ work: @escaping @Sendable (isolated Gateway) async -> Void) {

@@ -51,9 +51,10 @@ final class StanzaDispatcherTests: XCTestCase {
         XCTAssertEqual(answered, ["p1", "p2", "p3", "p4", "p5"])
     }
 
-    /// A lone plain message goes out synchronously; a read of several goes the async way, in
-    /// order, in one output batch (each message could go now on its own).
-    func testALoneMessageGoesOutNowAndAReadOfSeveralInOrderAsOneBatch() async throws {
+    /// The plain messages leading a read go out synchronously, those of a read of several in one
+    /// output batch; from the first one that cannot, the rest of the read goes the async way, in
+    /// order (the last message could go now, but must not overtake the one before it).
+    func testLeadingMessagesOfAReadGoOutNowTogetherAndTheRestInOrder() async throws {
         let bridge = SendNowBridge()
         let gateway = try makeGateway(bridge)
         await gateway.start()
@@ -66,9 +67,9 @@ final class StanzaDispatcherTests: XCTestCase {
         let dispatcher = StanzaDispatcher(gateway: gateway, logger: Logger(label: "test"))
         try await report([.stanzas([message("one", to: "+15550001111")]),
                           .stanzas([message("two", to: "+15550001111"), message("three", to: "+15550002222"),
-                                    message("four", to: "+15550001111")])],
+                                    message("four", to: "+19990001111"), message("five", to: "+15550001111")])],
                          to: dispatcher, of: gateway)
-        XCTAssertEqual(bridge.log, ["one: now, alone", "two: async, in a batch", "three: async, in a batch", "four: async, in a batch"])
+        XCTAssertEqual(bridge.log, ["one: now, alone", "two: now, in a batch", "three: now, in a batch", "four: async", "five: async"])
     }
 }
 

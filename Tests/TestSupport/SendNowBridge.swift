@@ -12,8 +12,8 @@ public final class SendNowBridge: Bridge {
 
     /// The messages sent synchronously, in order.
     public var sentNow: [OutgoingMessage] { record.withLock { $0.sentNow } }
-    /// Every message, in order, as "<body>: now" or "<body>: async" (which path), then ", alone"
-    /// or ", in a batch" (whether an ``OutputBatch`` was current).
+    /// Every message, in order, as "<body>: now, alone", "<body>: now, in a batch" (an
+    /// ``OutputBatch`` was current) or "<body>: async".
     public var log: [String] { record.withLock { $0.log } }
 
     public var registrationFields: [RegistrationField] { [RegistrationField("name", label: "Name", legacyElement: "username")] }
@@ -30,7 +30,7 @@ public final class SendNowBridge: Bridge {
     public func logOut(user: String) async {}
 
     public func send(_ message: OutgoingMessage, from account: BridgeAccount) async throws(BridgeError) -> String? {
-        record.withLock { $0.log.append("\(message.body): async, \(OutputBatch.current == nil ? "alone" : "in a batch")") }
+        record.withLock { $0.log.append("\(message.body): async") }
         return nil
     }
 
