@@ -536,7 +536,11 @@ async def phase_private(gw: Gateway, env: Env, res: Results) -> None:
             res.values["hop_p99"] = percentile(hops.gateway, 0.99)
             line = ", ".join(f"{name} {percentile(times, 0.5):.0f}/{percentile(times, 0.99):.0f}"
                              for name, times in (("Prosody", hops.server), ("gateway", hops.gateway), ("ngircd", hops.ircd)))
+            alone, together = hops.gateway_alone, hops.gateway_together
             res.extra.append(f"{gw.name}: latency on the wire, {hops.messages} of {total} messages, p50/p99 µs per hop: {line}")
+            if alone and together:
+                res.extra.append(f"{gw.name}: the gateway's hop p50 of the {len(alone)} messages that came alone in their packet "
+                                 f"{percentile(alone, 0.5):.0f} µs, of the {len(together)} that came with others {percentile(together, 0.5):.0f} µs")
             say(f"    on the wire: p50 {res.values['lat_p50']:.2f} ms, p99 {res.values['lat_p99']:.2f} ms; hops p50/p99 µs: {line}")
         else:
             if wire:

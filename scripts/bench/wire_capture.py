@@ -42,6 +42,11 @@ class Hops:
     gateway: list[float]
     ircd: list[float]
     total: list[float]
+    # The gateway's hop of the messages that reached it alone in their packet, and of those that
+    # came with others (a client writing on a timer often sends two at once): a gateway that
+    # handles a read of several the slow way shows it here, against its own lone messages.
+    gateway_alone: list[float]
+    gateway_together: list[float]
 
     @property
     def messages(self) -> int:
@@ -149,6 +154,7 @@ class WireCapture:
         to_gateway: dict[int, float] = {}
         to_ircd: dict[int, float] = {}
         to_peer: dict[int, float] = {}
+        together: set[int] = set()
         for when, source, destination, payload in packets(self.path):
             if destination == self.c2s_port:
                 seen, pattern = sent, body
@@ -160,13 +166,19 @@ class WireCapture:
                 seen, pattern = to_peer, line
             else:
                 continue
-            for match in pattern.finditer(payload):
+            found = [int(match.group(1)) for match in pattern.finditer(payload)]
+            for n in found:
                 # The first time counts: TCP sends a lost segment again, later.
-                seen.setdefault(int(match.group(1)), when)
+                if n not in seen and seen is to_gateway and len(found) > 1:
+                    together.add(n)
+                seen.setdefault(n, when)
         numbers = sorted(sent.keys() & to_gateway.keys() & to_ircd.keys() & to_peer.keys())
+        gateway = {n: (to_ircd[n] - to_gateway[n]) * 1e6 for n in numbers}
         return Hops(
             server=[(to_gateway[n] - sent[n]) * 1e6 for n in numbers],
-            gateway=[(to_ircd[n] - to_gateway[n]) * 1e6 for n in numbers],
+            gateway=list(gateway.values()),
             ircd=[(to_peer[n] - to_ircd[n]) * 1e6 for n in numbers],
             total=[(to_peer[n] - sent[n]) * 1e6 for n in numbers],
+            gateway_alone=[hop for n, hop in gateway.items() if n not in together],
+            gateway_together=[hop for n, hop in gateway.items() if n in together],
         )
