@@ -54,7 +54,7 @@ def write_lines(bob: RawIrcClient, first: int, last: int) -> None:
 
 
 @pytest.mark.parametrize("outage", ["restart", "freeze-then-kill"])
-def test_irc_lines_across_a_prosody_outage_arrive_once_in_order(stack, connect_client, outage):
+def test_irc_lines_across_a_prosody_outage_all_arrive_in_order(stack, connect_client, outage):
     """restart: SIGTERM. Prosody stores what it read before closing the link, but may close it
     before answering the ping that covers the last lines (it reads 8 KiB at a time, and a ping
     can be in a read it never makes). Those lines come again after the reconnect: XEP-0114 has
