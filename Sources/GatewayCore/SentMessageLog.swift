@@ -54,15 +54,21 @@ actor SentMessageLog {
 /// reports come within seconds and are answered from here.
 ///
 /// The sends themselves sit in a ring, in insertion order; the index maps an id to its insertion
-/// number only, and an entry counts while its number is among the last `capacity`. Entries are
-/// never removed one by one: removing a `String` key from a dictionary rehashes the keys after it
-/// in its probe run, which made forgetting the oldest send dearer than adding the new one. The
-/// index is rebuilt from the ring instead whenever it has grown to twice the capacity, about one
-/// hash per insert.
+/// number, and an entry counts while its number is among the last `capacity`. The index comes in
+/// two generations of `capacity` insertions each: new ids go into the current one, a lookup that
+/// misses there asks the previous one, and when the current one is full it becomes the previous
+/// and the old previous is dropped whole. So every insert costs one hash and nothing else:
+/// entries are never removed one by one (removing a `String` key rehashes the keys after it in
+/// its probe run, dearer than adding the new one), and nothing is rebuilt (rebuilding 10 000
+/// entries, and growing the dictionary before it, stalled a steady stream of messages for a
+/// millisecond or two, with hundreds of page faults, every 10 000 sends).
 struct RecentSends {
     private let capacity: Int
-    /// Insertion number of the newest send of each id, stale ones included until a rebuild.
-    private var index: [String: Int] = [:]
+    /// Insertion numbers of the ids sent since `generationStart`, the newest send of each.
+    private var current: [String: Int]
+    /// The generation before: numbers from `generationStart - capacity` on.
+    private var previous: [String: Int] = [:]
+    private var generationStart = 0
     /// Sends in insertion order, as a ring: `ring[number % capacity]`.
     private var ring: [SentMessage] = []
     private var inserted = 0
@@ -70,15 +76,21 @@ struct RecentSends {
     init(capacity: Int) {
         precondition(capacity > 0, "capacity must be positive")
         self.capacity = capacity
+        current = [:]
     }
 
     subscript(legacyMessageID: String) -> SentMessage? {
-        guard let number = index[legacyMessageID], number >= inserted - capacity else { return nil }
+        // The current generation is never stale (it holds at most `capacity` insertions) and
+        // holds an id's newest send; the previous one only counts inside the window.
+        if let number = current[legacyMessageID] { return ring[number % capacity] }
+        guard let number = previous[legacyMessageID], number >= inserted - capacity else { return nil }
         return ring[number % capacity]
     }
 
     /// How many ids are remembered (for tests: it counts through the index).
-    var count: Int { index.values.count { $0 >= inserted - capacity } }
+    var count: Int {
+        current.count + previous.count { $0.value >= inserted - capacity && current[$0.key] == nil }
+    }
 
     mutating func insert(_ sent: SentMessage) {
         if ring.count < capacity {
@@ -86,17 +98,13 @@ struct RecentSends {
         } else {
             ring[inserted % capacity] = sent
         }
-        index[sent.legacyMessageID] = inserted
-        inserted += 1
-        if index.count >= 2 * capacity { rebuildIndex() }
-    }
-
-    /// The index of what the ring holds, the newest send of each id winning.
-    private mutating func rebuildIndex() {
-        var rebuilt = [String: Int](minimumCapacity: capacity)
-        for number in max(0, inserted - capacity)..<inserted {
-            rebuilt[ring[number % capacity].legacyMessageID] = number
+        if inserted - generationStart == capacity {
+            // Sized for a whole generation at once, so it never grows (and copies) midway.
+            previous = current
+            current = [String: Int](minimumCapacity: capacity)
+            generationStart = inserted
         }
-        index = rebuilt
+        current[sent.legacyMessageID] = inserted
+        inserted += 1
     }
 }

@@ -38,7 +38,7 @@ final class SentMessageLogTests: XCTestCase {
 }
 
 extension SentMessageLogTests {
-    func testRecentSendsStayRightAcrossIndexRebuilds() {
+    func testRecentSendsStayRightAcrossIndexGenerations() {
         var recent = RecentSends(capacity: 4)
         for n in 0..<50 {
             recent.insert(sent("id\(n % 7)", xmppID: "x\(n)"))
