@@ -59,9 +59,9 @@ actor SentMessageLog {
 /// misses there asks the previous one, and when the current one is full it becomes the previous
 /// and the old previous is dropped whole. So every insert costs one hash and nothing else:
 /// entries are never removed one by one (removing a `String` key rehashes the keys after it in
-/// its probe run, dearer than adding the new one), and nothing is rebuilt (rebuilding 10 000
-/// entries, and growing the dictionary before it, stalled a steady stream of messages for a
-/// millisecond or two, with hundreds of page faults, every 10 000 sends).
+/// its probe run, dearer than adding the new one), and nothing is rebuilt (a rebuild of 10 000
+/// entries at once, and the dictionary's growth to twice that before it, put a burst of work
+/// and hundreds of page faults into a steady stream of messages every 10 000 sends).
 struct RecentSends {
     private let capacity: Int
     /// Insertion numbers of the ids sent since `generationStart`, the newest send of each.
