@@ -65,7 +65,7 @@ actor SentMessageLog {
 struct RecentSends {
     private let capacity: Int
     /// Insertion numbers of the ids sent since `generationStart`, the newest send of each.
-    private var current: [String: Int]
+    private var current: [String: Int] = [:]
     /// The generation before: numbers from `generationStart - capacity` on.
     private var previous: [String: Int] = [:]
     private var generationStart = 0
@@ -76,7 +76,6 @@ struct RecentSends {
     init(capacity: Int) {
         precondition(capacity > 0, "capacity must be positive")
         self.capacity = capacity
-        current = [:]
     }
 
     subscript(legacyMessageID: String) -> SentMessage? {
