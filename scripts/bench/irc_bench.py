@@ -1061,6 +1061,15 @@ async def bench(args: argparse.Namespace, workdir: Path, started: list, causeway
     report(env, results)
 
 
+def stop_started(started: list, program: str) -> None:
+    """Stops every child in `started`, last started first; a failure is reported, not raised."""
+    for thing in reversed(started):
+        try:
+            thing.stop()
+        except Exception as err:
+            say(f"{program}: stopping {type(thing).__name__}: {err}")
+
+
 def main() -> int:
     args = parse_args()
     causeway_bin = Path(os.environ.get("CAUSEWAY_BIN") or ROOT / ".build-release" / "release" / "causeway")
@@ -1098,11 +1107,7 @@ def main() -> int:
         say(f"\nbench-irc: failed: {err}")
         status = 1
     finally:
-        for thing in reversed(started):
-            try:
-                thing.stop()
-            except Exception as err:
-                say(f"bench-irc: stopping {type(thing).__name__}: {err}")
+        stop_started(started, "bench-irc")
         if not args.keep and status == 0:
             shutil.rmtree(workdir, ignore_errors=True)
         elif not args.keep:

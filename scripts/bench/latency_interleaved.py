@@ -1,0 +1,184 @@
+#!/usr/bin/python3
+"""XMPP→IRC latency at a steady rate, with Causeway and biboumi measured in interleaved slices.
+
+`scripts/bench-irc` measures each gateway's latency in a run of its own, a minute or more from
+the other's. The machine's speed drifts over minutes, and Prosody's slow moments come in
+clusters, so one round's ratio moved by ±30 % with no change to either gateway. Here both
+gateways run at once on one Prosody and ngircd, and the latency run is cut into slices of a
+second that alternate between them (the order flips every slice and round), under one capture:
+both meet the same machine and the same Prosody, slice for slice. The figures are the same as
+bench-irc's, on the wire (see wire_capture.py): end to end, and each hop.
+
+Printed, not judged: it is the instrument for a change that should move latency, and it shows
+how far apart the two really are. See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import irc_bench as bench  # noqa: E402
+from wire_capture import Hops, WireCapture  # noqa: E402
+
+FIGURES = (  # (label, hop, fraction)
+    ("latency p50", "total", 0.50), ("latency p99", "total", 0.99),
+    ("Prosody's hop p50", "server", 0.50), ("Prosody's hop p99", "server", 0.99),
+    ("the gateway's hop p50", "gateway", 0.50), ("the gateway's hop p99", "gateway", 0.99),
+    ("ngircd's hop p50", "ircd", 0.50), ("ngircd's hop p99", "ircd", 0.99),
+)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=int, default=1000, help="messages/s while a gateway's slice runs (default 1000)")
+    parser.add_argument("--slices", type=int, default=10, help="slices per gateway and round (default 10)")
+    parser.add_argument("--slice-seconds", type=float, default=1.0, help="length of a slice (default 1 s)")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds, each under its own capture (default 4)")
+    parser.add_argument("--keep", help="run in this directory and keep configs, logs and captures")
+    return parser.parse_args()
+
+
+async def send_slice(user, target: str, tag: str, first: int, count: int, rate: int) -> None:
+    """`count` numbered messages at `rate`, written on 1 ms ticks as bench-irc's latency run does."""
+    start, sent = time.monotonic(), 0
+    while sent < count:
+        due = min(count, int((time.monotonic() - start) * rate) + 1)
+        while sent < due:
+            number = first + sent
+            user.send_raw(user.message_xml(target, f"{tag} {number}", f"{tag}-{number}"))
+            sent += 1
+        await user.drain()
+        await asyncio.sleep(0.001)
+
+
+async def run(args: argparse.Namespace, workdir: Path, started: list, causeway_bin: Path) -> None:
+    prosody = bench.Prosody(workdir / "prosody", components=[bench.Component(bench.CAUSEWAY_DOMAIN, "causeway-secret"),
+                                                             bench.Component(bench.BIBOUMI_DOMAIN, "biboumi-secret")],
+                            log_level="warn",
+                            extra_config="network_settings = { nagle = false }\ngc = { mode = \"generational\" }\n")
+    prosody.add_user("pm", bench.PASSWORD)
+    ngircd = bench.Ngircd(workdir / "ngircd")
+    started.append(prosody)
+    prosody.start()
+    started.append(ngircd)
+    ngircd.start()
+    gateways = [bench.CausewayGateway(causeway_bin, workdir / "causeway", prosody, ngircd, "causeway-secret"),
+                bench.BiboumiGateway(workdir / "biboumi", prosody, ngircd, "biboumi-secret")]
+    started.extend(gateways)
+    [user] = await bench.connect_users(prosody, ["pm"])
+    # As in bench-irc: Python's cyclic collector would pause the client mid-run.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    peers: dict[str, bench.AsyncIrcClient] = {}
+    try:
+        await measure(args, workdir, prosody, ngircd, gateways, user, peers)
+    finally:
+        await asyncio.gather(user.close(), *(peer.close() for peer in peers.values()), return_exceptions=True)
+
+
+async def measure(args: argparse.Namespace, workdir: Path, prosody: bench.Prosody, ngircd: bench.Ngircd,
+                  gateways: list[bench.Gateway], user: bench.LeanXmpp, peers: dict[str, bench.AsyncIrcClient]) -> None:
+    """Brings both gateways up with a peer each (into `peers`), then runs the rounds and reports."""
+    for gw in gateways:
+        gw.start()
+        await gw.wait_ready(user, 60)
+        await gw.prepare(user)
+        peer = peers[gw.name] = await bench.AsyncIrcClient(ngircd.port, f"{gw.tag}peer").connect()
+        await gw.open_private(user)
+        arrived = peer.expect(lambda line: " :warm-up" in line)
+        user.send_raw(user.message_xml(gw.contact(peer.nick), "warm-up", "w-0"))
+        await peer.wait(arrived, f"the warm-up message through {gw.name}", 60)
+
+    per_slice = int(args.rate * args.slice_seconds)
+    results: dict[str, list[Hops]] = {gw.name: [] for gw in gateways}
+    for round_ in range(args.rounds):
+        wire = WireCapture(workdir / f"latency-{round_}.pcap", prosody.c2s_port, prosody.component_port, ngircd.port)
+        if not wire.start():
+            raise RuntimeError(wire.problem)
+        tags = {gw.name: f"i{gw.tag}{round_}" for gw in gateways}
+        counters = {gw.name: bench.Counter(args.slices * per_slice) for gw in gateways}
+        listeners = {}
+        for gw in gateways:
+            marker = f" :{tags[gw.name]} "
+            counter = counters[gw.name]
+            listeners[gw.name] = lambda line, marker=marker, counter=counter: counter.hit() if marker in line else None
+            peers[gw.name].on_line.append(listeners[gw.name])
+        try:
+            for slice_ in range(args.slices):
+                for gw in (gateways if (slice_ + round_) % 2 == 0 else gateways[::-1]):
+                    peer = peers[gw.name]
+                    await send_slice(user, gw.contact(peer.nick), tags[gw.name], slice_ * per_slice, per_slice, args.rate)
+                    # What is still in flight lands before the other gateway's slice starts.
+                    await asyncio.sleep(0.05)
+            await bench.wait_counters(list(counters.values()), "latency messages at the IRC peers", 60, 30)
+        finally:
+            for gw in gateways:
+                peers[gw.name].on_line.remove(listeners[gw.name])
+            await asyncio.to_thread(wire.stop)
+        line = []
+        for gw in gateways:
+            hops = await asyncio.to_thread(wire.hops, tags[gw.name], peers[gw.name].nick)
+            results[gw.name].append(hops)
+            line.append(f"{gw.name} {hops.messages} messages, p50/p99 µs: end to end "
+                        f"{bench.percentile(hops.total, .5):.0f}/{bench.percentile(hops.total, .99):.0f}, gateway "
+                        f"{bench.percentile(hops.gateway, .5):.0f}/{bench.percentile(hops.gateway, .99):.0f}")
+        bench.say(f"round {round_ + 1}: " + "; ".join(line))
+        if not args.keep:
+            wire.path.unlink(missing_ok=True)
+    report(results, args)
+
+
+def report(results: dict[str, list[Hops]], args: argparse.Namespace) -> None:
+    bench.say(f"\n{args.rounds} rounds of {args.slices} slices of {args.slice_seconds:g} s per gateway at {args.rate}/s, "
+              "interleaved; each figure is the median over the rounds, in µs")
+    bench.say(f"{'figure':28}{'causeway':>10}{'biboumi':>10}{'ratio':>8}   ratio in each round")
+    for label, hop, fraction in FIGURES:
+        mine = [bench.percentile(getattr(h, hop), fraction) for h in results["causeway"]]
+        theirs = [bench.percentile(getattr(h, hop), fraction) for h in results["biboumi"]]
+        each = "  ".join(f"{b / c:.2f}" for c, b in zip(mine, theirs))
+        median_mine, median_theirs = statistics.median(mine), statistics.median(theirs)
+        bench.say(f"{label:28}{median_mine:10.0f}{median_theirs:10.0f}{median_theirs / median_mine:8.2f}   {each}")
+    bench.say("ratio: > 1 means causeway is quicker")
+
+
+def main() -> int:
+    args = parse_args()
+    causeway_bin = Path(os.environ.get("CAUSEWAY_BIN") or bench.ROOT / ".build-release" / "release" / "causeway")
+    if not os.access(causeway_bin, os.X_OK) or bench.biboumi_binary() is None or WireCapture.why_unavailable():
+        bench.say("bench-latency: needs the causeway release build (or CAUSEWAY_BIN), biboumi and tcpdump "
+                  "(scripts/install-deps --with-biboumi)")
+        return 1
+    workdir = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="bench-latency."))
+    workdir.mkdir(parents=True, exist_ok=True)
+    bench.say(bench.versions(causeway_bin))
+    started: list = []
+    status = 0
+    try:
+        asyncio.run(run(args, workdir, started, causeway_bin))
+    except KeyboardInterrupt:
+        status = 130
+    except Exception as err:
+        bench.say(f"\nbench-latency: failed: {err}")
+        status = 1
+    finally:
+        bench.stop_started(started, "bench-latency")
+        if not args.keep and status == 0:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif not args.keep:
+            bench.say(f"logs kept in {workdir}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
