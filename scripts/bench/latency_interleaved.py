@@ -129,6 +129,9 @@ async def measure(args: argparse.Namespace, workdir: Path, prosody: bench.Prosod
         line = []
         for gw in gateways:
             hops = await asyncio.to_thread(wire.hops, tags[gw.name], peers[gw.name].nick)
+            if hops.messages < 0.9 * args.slices * per_slice:
+                raise RuntimeError(f"round {round_ + 1}: the capture saw {hops.messages} of {gw.name}'s "
+                                   f"{args.slices * per_slice} messages at every hop ({wire.dropped()} packets dropped)")
             results[gw.name].append(hops)
             line.append(f"{gw.name} {hops.messages} messages, p50/p99 µs: end to end "
                         f"{bench.percentile(hops.total, .5):.0f}/{bench.percentile(hops.total, .99):.0f}, gateway "
