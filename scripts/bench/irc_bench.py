@@ -166,6 +166,19 @@ async def timed_burst(pid: int, send: Callable[[], Awaitable[None]], counters: l
     return elapsed, cpu_seconds(pid) - cpu0
 
 
+async def send_on_ticks(user: LeanXmpp, count: int, rate: float, send_one: Callable[[int], None]) -> None:
+    """Calls `send_one` with 0..<count at `rate` per second, writing what is due every 1 ms, as a
+    client on a timer does (so at 1000/s some writes carry two messages)."""
+    start, sent = time.monotonic(), 0
+    while sent < count:
+        due = min(count, int((time.monotonic() - start) * rate) + 1)
+        while sent < due:
+            send_one(sent)
+            sent += 1
+        await user.drain()
+        await asyncio.sleep(0.001)
+
+
 def burst_timeout(count: int, floor_rate: float = 50.0) -> float:
     """A generous bound for a burst: as if at least `floor_rate` arrived per second."""
     return max(60.0, count / floor_rate)
@@ -508,14 +521,8 @@ async def phase_private(gw: Gateway, env: Env, res: Results) -> None:
         wire = await start_wire_capture(env, gw)
         try:
             with LatencyProbe(peer, "l", total) as probe:
-                start, i = time.monotonic(), 0
-                while i < total:
-                    due = min(total, int((time.monotonic() - start) * rate) + 1)
-                    while i < due:
-                        probe.send(user, target, i)
-                        i += 1
-                    await user.drain()
-                    await asyncio.sleep(0.001)
+                start = time.monotonic()
+                await send_on_ticks(user, total, rate, lambda i: probe.send(user, target, i))
                 send_seconds = time.monotonic() - start
                 await wait_counters([probe.counter], "latency messages at the IRC peer", 60 + args.seconds, args.stall)
         finally:
@@ -1021,13 +1028,18 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def bench_prosody(workdir: Path) -> Prosody:
+    """The Prosody both gateways are measured on, each a component on its own domain."""
+    return Prosody(workdir / "prosody", components=[Component(CAUSEWAY_DOMAIN, "causeway-secret"),
+                                                    Component(BIBOUMI_DOMAIN, "biboumi-secret")], log_level="warn",
+                   # Prosody's default Nagle plus delayed ACKs held messages back ~40 ms (both gateways
+                   # alike): p99 latency measured the TCP stacks, not the gateways.
+                   extra_config="network_settings = { nagle = false }\ngc = { mode = \"generational\" }\n")
+
+
 async def bench(args: argparse.Namespace, workdir: Path, started: list, causeway_bin: Path) -> None:
     names = ["pm", *(f"u{i:03d}" for i in range(1, args.users + 1)), *(f"r{i:02d}" for i in range(1, args.muc_users + 1))]
-    prosody = Prosody(workdir / "prosody", components=[Component(CAUSEWAY_DOMAIN, "causeway-secret"),
-                                                       Component(BIBOUMI_DOMAIN, "biboumi-secret")], log_level="warn",
-                      # Prosody's default Nagle plus delayed ACKs held messages back ~40 ms (both gateways
-                      # alike): p99 latency measured the TCP stacks, not the gateways.
-                      extra_config="network_settings = { nagle = false }\ngc = { mode = \"generational\" }\n")
+    prosody = bench_prosody(workdir)
     for name in names:
         prosody.add_user(name, PASSWORD)
     ngircd = Ngircd(workdir / "ngircd")

@@ -23,7 +23,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,24 +47,8 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-async def send_slice(user, target: str, tag: str, first: int, count: int, rate: int) -> None:
-    """`count` numbered messages at `rate`, written on 1 ms ticks as bench-irc's latency run does."""
-    start, sent = time.monotonic(), 0
-    while sent < count:
-        due = min(count, int((time.monotonic() - start) * rate) + 1)
-        while sent < due:
-            number = first + sent
-            user.send_raw(user.message_xml(target, f"{tag} {number}", f"{tag}-{number}"))
-            sent += 1
-        await user.drain()
-        await asyncio.sleep(0.001)
-
-
 async def run(args: argparse.Namespace, workdir: Path, started: list, causeway_bin: Path) -> None:
-    prosody = bench.Prosody(workdir / "prosody", components=[bench.Component(bench.CAUSEWAY_DOMAIN, "causeway-secret"),
-                                                             bench.Component(bench.BIBOUMI_DOMAIN, "biboumi-secret")],
-                            log_level="warn",
-                            extra_config="network_settings = { nagle = false }\ngc = { mode = \"generational\" }\n")
+    prosody = bench.bench_prosody(workdir)
     prosody.add_user("pm", bench.PASSWORD)
     ngircd = bench.Ngircd(workdir / "ngircd")
     started.append(prosody)
@@ -118,7 +101,9 @@ async def measure(args: argparse.Namespace, workdir: Path, prosody: bench.Prosod
             for slice_ in range(args.slices):
                 for gw in (gateways if (slice_ + round_) % 2 == 0 else gateways[::-1]):
                     peer = peers[gw.name]
-                    await send_slice(user, gw.contact(peer.nick), tags[gw.name], slice_ * per_slice, per_slice, args.rate)
+                    target, tag, first = gw.contact(peer.nick), tags[gw.name], slice_ * per_slice
+                    await bench.send_on_ticks(user, per_slice, args.rate, lambda i: user.send_raw(
+                        user.message_xml(target, f"{tag} {first + i}", f"{tag}-{first + i}")))
                     # What is still in flight lands before the other gateway's slice starts.
                     await asyncio.sleep(0.05)
             await bench.wait_counters(list(counters.values()), "latency messages at the IRC peers", 60, 30)
