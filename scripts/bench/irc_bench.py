@@ -305,8 +305,9 @@ class CausewayGateway(Gateway):
     name = "causeway"
     tag = "c"
 
-    def __init__(self, binary: Path, workdir: Path, prosody: Prosody, ngircd: Ngircd, secret: str):
-        self.domain = CAUSEWAY_DOMAIN
+    def __init__(self, binary: Path, workdir: Path, prosody: Prosody, ngircd: Ngircd, secret: str,
+                 domain: str = CAUSEWAY_DOMAIN):
+        self.domain = domain
         self.secret = secret
         self.ngircd = ngircd
         self.daemon = Causeway(binary, workdir, component_port=prosody.component_port, server_domain=prosody.domain,

@@ -10,7 +10,9 @@ both meet the same machine and the same Prosody, slice for slice. The figures ar
 bench-irc's, on the wire (see wire_capture.py): end to end, and each hop.
 
 Printed, not judged: it is the instrument for a change that should move latency, and it shows
-how far apart the two really are. See docs/benchmarks.md.
+how far apart the two really are. With --against, a second Causeway build takes biboumi's
+place: an A/B of two builds under the same conditions, for changes too small to show across
+separate runs. See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--slice-seconds", type=float, default=1.0, help="length of a slice (default 1 s)")
     parser.add_argument("--rounds", type=int, default=4, help="rounds, each under its own capture (default 4)")
     parser.add_argument("--keep", help="run in this directory and keep configs, logs and captures")
+    parser.add_argument("--against", metavar="BINARY",
+                        help="measure this causeway build in biboumi's place (as 'baseline'), against the one under test")
     return parser.parse_args()
 
 
@@ -55,8 +59,14 @@ async def run(args: argparse.Namespace, workdir: Path, started: list, causeway_b
     prosody.start()
     started.append(ngircd)
     ngircd.start()
-    gateways = [bench.CausewayGateway(causeway_bin, workdir / "causeway", prosody, ngircd, "causeway-secret"),
-                bench.BiboumiGateway(workdir / "biboumi", prosody, ngircd, "biboumi-secret")]
+    if args.against:
+        # In biboumi's component slot, with a nick prefix of its own.
+        baseline = bench.CausewayGateway(Path(args.against), workdir / "baseline", prosody, ngircd, "biboumi-secret",
+                                         domain=bench.BIBOUMI_DOMAIN)
+        baseline.name, baseline.tag = "baseline", "a"
+    else:
+        baseline = bench.BiboumiGateway(workdir / "biboumi", prosody, ngircd, "biboumi-secret")
+    gateways = [bench.CausewayGateway(causeway_bin, workdir / "causeway", prosody, ngircd, "causeway-secret"), baseline]
     started.extend(gateways)
     [user] = await bench.connect_users(prosody, ["pm"])
     # As in bench-irc: Python's cyclic collector would pause the client mid-run.
@@ -130,26 +140,33 @@ async def measure(args: argparse.Namespace, workdir: Path, prosody: bench.Prosod
 def report(results: dict[str, list[Hops]], args: argparse.Namespace) -> None:
     bench.say(f"\n{args.rounds} rounds of {args.slices} slices of {args.slice_seconds:g} s per gateway at {args.rate}/s, "
               "interleaved; each figure is the median over the rounds, in µs")
-    bench.say(f"{'figure':28}{'causeway':>10}{'biboumi':>10}{'ratio':>8}   ratio in each round")
+    [mine_name, other] = results
+    bench.say(f"{'figure':28}{mine_name:>10}{other:>10}{'ratio':>8}   ratio in each round")
     for label, hop, fraction in FIGURES:
-        mine = [bench.percentile(getattr(h, hop), fraction) for h in results["causeway"]]
-        theirs = [bench.percentile(getattr(h, hop), fraction) for h in results["biboumi"]]
+        mine = [bench.percentile(getattr(h, hop), fraction) for h in results[mine_name]]
+        theirs = [bench.percentile(getattr(h, hop), fraction) for h in results[other]]
         each = "  ".join(f"{b / c:.2f}" for c, b in zip(mine, theirs))
         median_mine, median_theirs = statistics.median(mine), statistics.median(theirs)
         bench.say(f"{label:28}{median_mine:10.0f}{median_theirs:10.0f}{median_theirs / median_mine:8.2f}   {each}")
-    bench.say("ratio: > 1 means causeway is quicker")
+    bench.say(f"ratio: > 1 means {mine_name} is quicker")
 
 
 def main() -> int:
     args = parse_args()
     causeway_bin = Path(os.environ.get("CAUSEWAY_BIN") or bench.ROOT / ".build-release" / "release" / "causeway")
-    if not os.access(causeway_bin, os.X_OK) or bench.biboumi_binary() is None or WireCapture.why_unavailable():
+    if args.against and not os.access(args.against, os.X_OK):
+        bench.say(f"bench-latency: --against {args.against}: not an executable")
+        return 1
+    if not os.access(causeway_bin, os.X_OK) or (bench.biboumi_binary() is None and not args.against) \
+            or WireCapture.why_unavailable():
         bench.say("bench-latency: needs the causeway release build (or CAUSEWAY_BIN), biboumi and tcpdump "
                   "(scripts/install-deps --with-biboumi)")
         return 1
     workdir = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="bench-latency."))
     workdir.mkdir(parents=True, exist_ok=True)
     bench.say(bench.versions(causeway_bin))
+    if args.against:
+        bench.say(f"baseline (in biboumi's place): {Path(args.against).resolve()}")
     started: list = []
     status = 0
     try:
