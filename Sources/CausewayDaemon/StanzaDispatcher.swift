@@ -87,26 +87,34 @@ final class StanzaDispatcher: Sendable {
         }
     }
 
-    /// Handles the leading plain messages of a read synchronously (``Gateway/handleNow(_:)``),
+    /// Handles the leading plain messages of a read synchronously (``Gateway/sendNow(_:)``),
     /// as long as each one's sender has nothing else under way; returns how many it handled.
     /// What follows the first one it cannot handle so goes the async way, after them.
     ///
     /// A read of several (a client's messages sent together) is one ``OutputBatch``: their lines
     /// leave in one write, released before anything after them is handled, so order is kept.
+    /// The sends are remembered for delivery reports (``Gateway/finishSend(_:)``) after that
+    /// write, so the first message's line waits only for the others' sending, not for their
+    /// bookkeeping and its own.
     private func handleNow(_ elements: [XMLElement], on gateway: isolated Gateway) -> Int {
-        func handleLeading() -> Int {
-            var handled = 0
-            for element in elements {
-                guard element.name == "message", lanes.isIdle(StanzaLanes.lane(of: element)), gateway.handleNow(element) else { break }
-                handled += 1
-            }
-            return handled
+        func mayGoNow(_ element: XMLElement) -> Bool {
+            element.name == "message" && lanes.isIdle(StanzaLanes.lane(of: element))
         }
-        guard elements.count > 1 else { return handleLeading() }
+        guard elements.count > 1 else {
+            guard let element = elements.first, mayGoNow(element), gateway.handleNow(element) else { return 0 }
+            return 1
+        }
+        var sent: [SentNow] = []
         let batch = OutputBatch()
-        let handled = OutputBatch.$current.withValue(batch) { handleLeading() }
+        OutputBatch.$current.withValue(batch) {
+            for element in elements {
+                guard mayGoNow(element), let one = gateway.sendNow(element) else { break }
+                sent.append(one)
+            }
+        }
         batch.end()
-        return handled
+        for one in sent { gateway.finishSend(one) }
+        return sent.count
     }
 
     private func passBarrier(on gateway: isolated Gateway, _ work: @escaping @Sendable (isolated Gateway) async -> Void) {

@@ -70,6 +70,16 @@ extension Gateway {
 
     /// Sends a lone chat message at once, when nothing about it has to wait, and returns true;
     /// returns false having done nothing otherwise, and ``handle(_:)`` does it the async way.
+    /// ``sendNow(_:)`` and ``finishSend(_:)`` in one.
+    public func handleNow(_ element: XMLElement) -> Bool {
+        guard let sent = sendNow(element) else { return false }
+        finishSend(sent)
+        return true
+    }
+
+    /// Hands a lone chat message to the bridge at once, when nothing about it has to wait, and
+    /// returns it for ``finishSend(_:)``; returns nil having done nothing otherwise, and
+    /// ``handle(_:)`` does it the async way.
     ///
     /// "Nothing has to wait": the sender is a logged-in user whose registration is cached, the
     /// recipient a contact (not a room), and the bridge can send now (``Bridge/sendNow(_:from:)``:
@@ -77,22 +87,28 @@ extension Gateway {
     /// handled and written to the foreign network with no task and no suspension, as a
     /// single-threaded gateway would. The caller must know no earlier stanza of the sender is
     /// still being handled (its lane is idle), so order is kept.
-    public func handleNow(_ element: XMLElement) -> Bool {
+    public func sendNow(_ element: XMLElement) -> SentNow? {
         guard element.name == StanzaKind.message.rawValue, let message = Message(element), !message.isError,
               let body = message.body, !body.isEmpty,
               let (from, allowed) = sender(of: element), let user = allowed,
               let to = recipient(of: element), to.localpart != nil,
               case .some(.some(let registration)) = registrationCache[user], loginStates[user] == .online,
               case .success(let address) = contactAddress(to), !bridge.isRoom(address)
-        else { return false }
+        else { return nil }
         let outgoing = OutgoingMessage(to: address, body: body, xmppID: message.id)
-        guard case .sent(let legacyID) = bridge.sendNow(outgoing, from: account(registration)) else { return false }
-        if let early = recordSent(legacyID, of: message, from: from, to: address) {
-            Task {
-                do { try await report(early) } catch { logger.error("cannot report an early delivery: \(error)") }
-            }
+        guard case .sent(let legacyID) = bridge.sendNow(outgoing, from: account(registration)) else { return nil }
+        return SentNow(legacyID: legacyID, message: message, from: from, address: address)
+    }
+
+    /// Remembers a message ``sendNow(_:)`` sent, for its delivery reports. The caller does it
+    /// before this gateway handles anything else, and may do it once the message's line has
+    /// been written: a read of several messages writes their lines first, and remembers them
+    /// after (a few µs each that the lines need not wait for).
+    public func finishSend(_ sent: SentNow) {
+        guard let early = recordSent(sent.legacyID, of: sent.message, from: sent.from, to: sent.address) else { return }
+        Task {
+            do { try await report(early) } catch { logger.error("cannot report an early delivery: \(error)") }
         }
-        return true
     }
 
     /// Remembers a sent message for its delivery reports; returns the report that came before
@@ -129,4 +145,13 @@ extension Gateway {
         let stored = try await sentLog.storedSend(legacyMessageID)
         return stored ?? recentSends[legacyMessageID]
     }
+}
+
+/// A message ``Gateway/sendNow(_:)`` handed to the bridge, still to be remembered for its
+/// delivery reports (``Gateway/finishSend(_:)``).
+public struct SentNow {
+    fileprivate let legacyID: String?
+    fileprivate let message: Message
+    fileprivate let from: JID
+    fileprivate let address: String
 }

@@ -56,7 +56,8 @@ final class StanzaDispatcherTests: XCTestCase {
     /// order (the last message could go now, but must not overtake the one before it).
     func testLeadingMessagesOfAReadGoOutNowTogetherAndTheRestInOrder() async throws {
         let bridge = SendNowBridge()
-        let gateway = try makeGateway(bridge)
+        let sender = RecordingSender()
+        let gateway = try makeGateway(bridge, sender: sender)
         await gateway.start()
         await gateway.linkEstablished()
         await gateway.handle(XMLElement.parse("<iq type='set' id='r1' from='alice@localhost/phone' to='now.localhost'><query xmlns='jabber:iq:register'><username>alice</username></query></iq>")!)
@@ -70,6 +71,14 @@ final class StanzaDispatcherTests: XCTestCase {
                                     message("four", to: "+19990001111"), message("five", to: "+15550001111")])],
                          to: dispatcher, of: gateway)
         XCTAssertEqual(bridge.log, ["one: now, alone", "two: now, in a batch", "three: now, in a batch", "four: async", "five: async"])
+
+        // Each one sent at once was remembered (after its batch's write): its delivery report
+        // reaches the user as a receipt for their message.
+        for legacyID in ["now-1", "now-2", "now-3"] {
+            try await bridge.report(.delivery(user: "alice@localhost", legacyMessageID: legacyID, outcome: .delivered))
+        }
+        let receipts = sender.sent.compactMap { $0.child("received", namespace: Namespace.receipts)?[attribute: "id"] }
+        XCTAssertEqual(receipts, ["one", "two", "three"])
     }
 }
 

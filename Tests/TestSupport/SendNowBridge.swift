@@ -7,6 +7,7 @@ import Synchronization
 public final class SendNowBridge: Bridge {
     public let identity = BridgeIdentity(domain: "now.localhost", name: "Now", gatewayType: "sms")
     private let record = Mutex<(sentNow: [OutgoingMessage], log: [String])>(([], []))
+    private let events = Mutex<(any BridgeEventSink)?>(nil)
 
     public init() {}
 
@@ -20,7 +21,15 @@ public final class SendNowBridge: Bridge {
     public var registrationInstructions: String { "" }
     public var contactPrompt: ContactPrompt { ContactPrompt(description: "Number", prompt: "Number") }
 
-    public func start(events: BridgeEventSink) async {}
+    public func start(events: BridgeEventSink) async {
+        self.events.withLock { $0 = events }
+    }
+
+    /// Reports `event` to the gateway, as the network would.
+    public func report(_ event: BridgeEvent) async throws {
+        let sink = events.withLock { $0 }
+        try await sink?.report(event)
+    }
 
     public func validateRegistration(_ submission: RegistrationSubmission) async throws(RegistrationError) -> RegistrationRecord {
         RegistrationRecord(legacyID: submission.values["name"], fields: submission.values, secrets: [:])
