@@ -105,6 +105,7 @@ final class StanzaDispatcher: Sendable {
             return 1
         }
         var sent: [SentNow] = []
+        sent.reserveCapacity(elements.count)
         let batch = OutputBatch()
         OutputBatch.$current.withValue(batch) {
             for element in elements {

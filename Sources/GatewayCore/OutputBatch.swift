@@ -41,7 +41,7 @@ public final class OutputBatch: Sendable {
             // An output is held once per release: a link's wake is asked for with every stanza.
             // The list is short (the batch's IRC sessions and links), and the last entry is the
             // likely repeat.
-            if !state.held.reversed().contains(where: { $0 === output }) {
+            if state.held.last !== output, !state.held.contains(where: { $0 === output }) {
                 state.held.append(output)
             }
             return true
@@ -61,8 +61,12 @@ public final class OutputBatch: Sendable {
 
     /// Ends the batch: releases what it holds and refuses to hold more.
     public func end() {
-        state.withLock { $0.ended = true }
-        release()
+        let held = state.withLock { state in
+            state.ended = true
+            defer { state.held = [] }
+            return state.held
+        }
+        for output in held { output.releaseHeld() }
     }
 
     /// Runs `body` with a batch as ``current`` when `count` stanzas are handled together (more

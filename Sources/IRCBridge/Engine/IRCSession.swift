@@ -205,7 +205,7 @@ public final class IRCSession: Sendable {
     private func submitHeld(then lines: [String] = [], command: (@Sendable (SessionCore) -> Void)? = nil) {
         let core = core
         held.withLock { held in
-            let all = held.isEmpty ? lines : held + lines
+            let all = held.isEmpty ? lines : lines.isEmpty ? held : held + lines
             held = []
             if let command {
                 core.loop.submit {
