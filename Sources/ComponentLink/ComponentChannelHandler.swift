@@ -5,7 +5,8 @@ import XMPPCore
 /// carries out its actions. Lives on the channel's event loop; the ``ComponentLink`` reaches it
 /// only through that loop.
 final class ComponentChannelHandler: ChannelInboundHandler {
-    typealias InboundIn = XMLStreamEvent
+    /// The events of one read (``XMPPStreamDecoder``).
+    typealias InboundIn = [XMLStreamEvent]
     typealias OutboundOut = OutboundFrame
 
     /// How a connection ended, for the reconnect loop.
@@ -60,7 +61,9 @@ final class ComponentChannelHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        run(machine.received(unwrapInboundIn(data)))
+        for event in unwrapInboundIn(data) {
+            run(machine.received(event))
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -90,7 +90,7 @@ private final class FakeComponentServer: @unchecked Sendable {
     }
 
     private final class ServerHandler: ChannelInboundHandler {
-        typealias InboundIn = XMLStreamEvent
+        typealias InboundIn = [XMLStreamEvent]
         let continuation: AsyncStream<Event>.Continuation
         let refuse: Bool
         let pings: NIOLockedValueBox<(count: Int, hold: Bool, held: [(Channel, String)])>
@@ -102,7 +102,13 @@ private final class FakeComponentServer: @unchecked Sendable {
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            switch unwrapInboundIn(data) {
+            for event in unwrapInboundIn(data) {
+                handle(event, context)
+            }
+        }
+
+        private func handle(_ event: XMLStreamEvent, _ context: ChannelHandlerContext) {
+            switch event {
             case .streamOpened:
                 write(context, "<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' id='s1'>")
             case .element(let element) where element.name == "handshake":
