@@ -105,8 +105,11 @@ struct RecentSends {
         if inserted - generationStart == capacity {
             // The dropped generation's table becomes the new one, emptied in place: a fresh
             // table of a whole generation's size is fresh pages, each faulted in by a send.
+            // At the first rotation the dropped one is the initial empty table: sized then, once,
+            // so the second generation does not grow by doubling as the first did.
             swap(&previous, &current)
             current.removeAll(keepingCapacity: true)
+            current.reserveCapacity(capacity)
             generationStart = inserted
         }
         current[sent.legacyMessageID] = inserted
