@@ -58,11 +58,10 @@ actor SentMessageLog {
 /// two generations of `capacity` insertions each: new ids go into the current one, a lookup that
 /// misses there asks the previous one, and when the current one is full it becomes the previous
 /// and the old previous is emptied whole, to be the new current. So every insert costs one hash
-/// and nothing else:
-/// entries are never removed one by one (removing a `String` key rehashes the keys after it in
-/// its probe run, dearer than adding the new one), and nothing is rebuilt (a rebuild of 10 000
-/// entries at once, and the dictionary's growth to twice that before it, put a burst of work
-/// and hundreds of page faults into a steady stream of messages every 10 000 sends).
+/// and nothing else: entries are never removed one by one (removing a `String` key rehashes the
+/// keys after it in its probe run, dearer than adding the new one), and nothing is rebuilt (a
+/// rebuild of 10 000 entries at once, and the dictionary's growth to twice that before it, put a
+/// burst of work and hundreds of page faults into a steady stream of messages every 10 000 sends).
 struct RecentSends {
     private let capacity: Int
     /// Insertion numbers of the ids sent since `generationStart`, the newest send of each.
