@@ -9,6 +9,9 @@
 public struct ActorExecutor: Sendable {
     fileprivate enum Storage: Sendable {
         case executor(any SerialExecutor)
+        /// An executor with a thread of its own, told apart once here rather than by a dynamic
+        /// cast on every ``isCurrent`` (once per message the gateway sends at once).
+        case threadBound(any ThreadBoundExecutor)
         case host(JobHost)
     }
 
@@ -17,7 +20,11 @@ public struct ActorExecutor: Sendable {
     /// Runs on `executor`, which must outlive every actor given it (an event loop of the
     /// daemon's group does).
     public init(_ executor: any SerialExecutor) {
-        storage = .executor(executor)
+        if let threadBound = executor as? any ThreadBoundExecutor {
+            storage = .threadBound(threadBound)
+        } else {
+            storage = .executor(executor)
+        }
     }
 
     private init(host: JobHost) {
@@ -33,6 +40,7 @@ public struct ActorExecutor: Sendable {
     public var unownedExecutor: UnownedSerialExecutor {
         switch storage {
         case .executor(let executor): executor.asUnownedSerialExecutor()
+        case .threadBound(let executor): executor.asUnownedSerialExecutor()
         case .host(let host): host.unownedExecutor
         }
     }
@@ -62,8 +70,8 @@ extension ActorExecutor {
 
     /// The executor, when it has a thread of its own.
     private var thread: (any ThreadBoundExecutor)? {
-        guard case .executor(let executor) = storage else { return nil }
-        return executor as? any ThreadBoundExecutor
+        guard case .threadBound(let executor) = storage else { return nil }
+        return executor
     }
 
     /// Runs `operation` in a new task until it first waits, here and now.
