@@ -1,3 +1,4 @@
+import Dispatch
 import GatewayCore
 import Synchronization
 import XCTest
@@ -14,6 +15,26 @@ final class HeapTrimTests: XCTestCase {
         XCTAssertEqual(trimmer.trimCount, 0, "not while requests keep coming")
         try await waitUntil("the trim") { trimmer.trimCount > 0 }
         XCTAssertEqual(trimmed.withLock { $0 }, 1, "one trim for the burst")
+    }
+
+    /// A trim is counted once its work has run, so a reader of the count sees that work done.
+    func testATrimIsCountedOnceItHasRun() async throws {
+        let inTrim = DispatchSemaphore(value: 0)
+        let mayFinish = DispatchSemaphore(value: 0)
+        let trimmer = HeapTrim(quietPeriod: .milliseconds(10), maximumDelay: .seconds(60)) {
+            inTrim.signal()
+            mayFinish.wait()
+        }
+        trimmer.requestSoon()
+        await withCheckedContinuation { (started: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                inTrim.wait()
+                started.resume()
+            }
+        }
+        XCTAssertEqual(trimmer.trimCount, 0, "not counted while it runs")
+        mayFinish.signal()
+        try await waitUntil("the count") { trimmer.trimCount == 1 }
     }
 
     /// A steady stream of requests still trims, at the latest the maximum delay after the first.
