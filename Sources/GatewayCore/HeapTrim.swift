@@ -71,8 +71,7 @@ public final class HeapTrim: Sendable {
             // A request since the check above moved the trim later: sleep until then.
             guard run else { continue }
             trim()
-            // Counted once it has run: counted before, a reader of `trimCount` could see a trim
-            // whose work had not happened yet (a test failed so, once in a fresh clone's run).
+            // Counted once it has run, so whoever reads `trimCount` sees the trim's work done.
             state.withLock { $0.trims += 1 }
             return
         }

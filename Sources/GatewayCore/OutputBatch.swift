@@ -52,17 +52,18 @@ public final class OutputBatch: Sendable {
     /// holding. For a handler about to wait for something slow (a connection to open), and for
     /// long batches, so nothing already written waits for it.
     public func release() {
-        let held = state.withLock { state in
-            defer { state.held = [] }
-            return state.held
-        }
-        for output in held { output.releaseHeld() }
+        releaseHeld(ending: false)
     }
 
     /// Ends the batch: releases what it holds and refuses to hold more.
     public func end() {
+        releaseHeld(ending: true)
+    }
+
+    /// Takes what is held (and, `ending`, closes the batch) under one lock, then releases it.
+    private func releaseHeld(ending: Bool) {
         let held = state.withLock { state in
-            state.ended = true
+            if ending { state.ended = true }
             defer { state.held = [] }
             return state.held
         }
