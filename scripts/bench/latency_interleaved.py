@@ -12,7 +12,9 @@ bench-irc's, on the wire (see wire_capture.py): end to end, and each hop.
 Printed, not judged: it is the instrument for a change that should move latency, and it shows
 how far apart the two really are. With --against, a second Causeway build takes biboumi's
 place: an A/B of two builds under the same conditions, for changes too small to show across
-separate runs. See docs/benchmarks.md.
+separate runs. With --bursts, XMPP→IRC bursts alternate between the gateways in the same way
+(Prosody, at a full core in a burst, sets the rate for both: alternating them gives both the
+same Prosody). See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ FIGURES = (  # (label, hop, fraction)
     ("latency p50", "total", 0.50), ("latency p99", "total", 0.99),
     ("Prosody's hop p50", "server", 0.50), ("Prosody's hop p99", "server", 0.99),
     ("the gateway's hop p50", "gateway", 0.50), ("the gateway's hop p99", "gateway", 0.99),
+    # Messages that reached the gateway alone in their packet, and those that came with others.
+    ("  alone, p50", "gateway_alone", 0.50), ("  alone, p99", "gateway_alone", 0.99),
+    ("  with others, p50", "gateway_together", 0.50), ("  with others, p99", "gateway_together", 0.99),
     ("ngircd's hop p50", "ircd", 0.50), ("ngircd's hop p99", "ircd", 0.99),
 )
 
@@ -45,6 +50,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--slices", type=int, default=10, help="slices per gateway and round (default 10)")
     parser.add_argument("--slice-seconds", type=float, default=1.0, help="length of a slice (default 1 s)")
     parser.add_argument("--rounds", type=int, default=4, help="rounds, each under its own capture (default 4)")
+    parser.add_argument("--bursts", type=int, default=0,
+                        help="after the rounds, this many XMPP→IRC bursts per gateway, alternating (default 0)")
+    parser.add_argument("--burst-messages", type=int, default=20000, help="messages per burst (default 20000)")
     parser.add_argument("--keep", help="run in this directory and keep configs, logs and captures")
     parser.add_argument("--against", metavar="BINARY",
                         help="measure this causeway build in biboumi's place (as 'baseline'), against the one under test")
@@ -135,6 +143,56 @@ async def measure(args: argparse.Namespace, workdir: Path, prosody: bench.Prosod
         if not args.keep:
             wire.path.unlink(missing_ok=True)
     report(results, args)
+    if args.bursts:
+        report_bursts(await bursts(args, prosody, gateways, user, peers), args)
+
+
+async def bursts(args: argparse.Namespace, prosody: bench.Prosody, gateways: list[bench.Gateway], user: bench.LeanXmpp,
+                 peers: dict[str, bench.AsyncIrcClient]) -> dict[str, list[tuple[float, float, float]]]:
+    """XMPP→IRC bursts as bench-irc's, alternating between the gateways (the order flips every
+    pair): per gateway and burst, messages/s and the gateway's and Prosody's CPU µs per message."""
+    n = args.burst_messages
+    runs: dict[str, list[tuple[float, float, float]]] = {gw.name: [] for gw in gateways}
+    for burst in range(args.bursts):
+        for gw in (gateways if burst % 2 == 0 else gateways[::-1]):
+            peer, tag = peers[gw.name], f"b{gw.tag}{burst}"
+            target, counter, marker = gw.contact(peer.nick), bench.Counter(n), f" :{tag} "
+            listener = lambda line: counter.hit() if marker in line else None  # noqa: E731
+
+            async def send() -> None:
+                for start in range(0, n, 200):
+                    user.send_raw("".join(user.message_xml(target, f"{tag} {i}", f"{tag}-{i}")
+                                          for i in range(start, min(n, start + 200))))
+                    await user.drain()
+
+            peer.on_line.append(listener)
+            try:
+                server_before = bench.cpu_seconds(prosody.proc.pid)
+                elapsed, cpu = await bench.timed_burst(gw.pid, send, [counter], f"burst messages at {gw.name}'s peer", 30)
+                server = bench.cpu_seconds(prosody.proc.pid) - server_before
+            finally:
+                peer.on_line.remove(listener)
+            runs[gw.name].append((n / elapsed, cpu / n * 1e6, server / n * 1e6))
+        bench.say(f"burst {burst + 1}: " + "; ".join(
+            f"{name} {rate:.0f} msg/s ({cpu:.1f} µs; Prosody {server:.1f})" for name, [*_, (rate, cpu, server)] in runs.items()))
+    return runs
+
+
+def report_bursts(runs: dict[str, list[tuple[float, float, float]]], args: argparse.Namespace) -> None:
+    bench.say(f"\n{args.bursts} XMPP→IRC bursts of {args.burst_messages} per gateway, alternating; the median of each "
+              "and the fastest")
+    [mine_name, other] = runs
+    bench.say(f"{'figure':36}{mine_name:>10}{other:>10}{'ratio':>8}   ratio in each pair")
+    for label, index, higher_is_better, pick, digits in (
+            ("messages/s, median", 0, True, statistics.median, 0), ("messages/s, fastest", 0, True, max, 0),
+            ("gateway CPU µs per message, median", 1, False, statistics.median, 1),
+            ("Prosody CPU µs per message, median", 2, False, statistics.median, 1)):
+        mine = [run[index] for run in runs[mine_name]]
+        theirs = [run[index] for run in runs[other]]
+        ratio = (lambda a, b: a / b) if higher_is_better else (lambda a, b: b / a)
+        each = "  ".join(f"{ratio(a, b):.2f}" for a, b in zip(mine, theirs))
+        bench.say(f"{label:36}{pick(mine):10.{digits}f}{pick(theirs):10.{digits}f}{ratio(pick(mine), pick(theirs)):8.2f}   {each}")
+    bench.say(f"ratio: > 1 means {mine_name} is better (faster, or less CPU)")
 
 
 def report(results: dict[str, list[Hops]], args: argparse.Namespace) -> None:
