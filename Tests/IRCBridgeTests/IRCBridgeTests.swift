@@ -216,12 +216,17 @@ final class IRCBridgeTests: XCTestCase {
     /// A user's first messages do not wait for the connection: each send returns at once, the
     /// messages wait in the bridge while it opens, and arrive in order, before any sent later.
     func testMessagesWrittenWhileTheConnectionOpensArriveInOrder() async throws {
-        server = try NgircdTestServer()
+        let ircd = try NgircdTestServer()
+        server = ircd
         let (bridge, _) = try await startBridge()
         let (bob, bobLog) = try await connectPeer("bob_irc")
 
+        // With the server held still the connection cannot register during the sends, however
+        // slow the machine: they return only if they leave their messages queued.
+        ircd.pause()
         for n in 1...5 { _ = try await send(bridge, to: "bob_irc%127.0.0.1", "early \(n)", id: "e\(n)") }
         let queued = await bridge.awaitingConnection.values.first?.count
+        ircd.resume()
         XCTAssertEqual(queued, 5, "all five wait for the connection, none waited in the send")
         try await bobLog.waitForCount("the early messages", 5) { Self.privmsgFromAlice($0) != nil }
         _ = try await send(bridge, to: "bob_irc%127.0.0.1", "later")

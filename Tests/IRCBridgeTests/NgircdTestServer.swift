@@ -66,10 +66,21 @@ final class NgircdTestServer {
 
     deinit { stop() }
 
+    /// Holds the server still (SIGSTOP): the kernel still accepts connections, but the server
+    /// answers nothing until ``resume()``.
+    func pause() {
+        if running { kill(pid, SIGSTOP) }
+    }
+
+    func resume() {
+        if running { kill(pid, SIGCONT) }
+    }
+
     /// Stops the server by PID: SIGTERM, then SIGKILL if it has not exited within 5 s.
     func stop() {
         guard running else { return }
         running = false
+        kill(pid, SIGCONT)  // a paused server would not act on SIGTERM
         kill(pid, SIGTERM)
         if !reap(within: 5) {
             kill(pid, SIGKILL)
