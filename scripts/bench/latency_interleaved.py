@@ -56,7 +56,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", help="run in this directory and keep configs, logs and captures")
     parser.add_argument("--against", metavar="BINARY",
                         help="measure this causeway build in biboumi's place (as 'baseline'), against the one under test")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.bursts < 0 or args.burst_messages < 1:
+        parser.error("--bursts takes 0 or more, --burst-messages 1 or more")
+    return args
 
 
 async def run(args: argparse.Namespace, workdir: Path, started: list, causeway_bin: Path) -> None:
