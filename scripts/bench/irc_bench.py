@@ -166,6 +166,22 @@ async def timed_burst(pid: int, send: Callable[[], Awaitable[None]], counters: l
     return elapsed, cpu_seconds(pid) - cpu0
 
 
+async def timed_burst_with_server(pid: int, server_pid: int, send: Callable[[], Awaitable[None]], counters: list[Counter],
+                                  what: str, stall: float) -> tuple[float, float, float]:
+    """``timed_burst``, plus the CPU seconds of `server_pid` (Prosody) over the same span: at a
+    full core in a burst, Prosody sets the rate for either gateway (about 1 / its CPU per message)."""
+    before = cpu_seconds(server_pid)
+    elapsed, cpu = await timed_burst(pid, send, counters, what, stall)
+    return elapsed, cpu, cpu_seconds(server_pid) - before
+
+
+async def send_burst(user: LeanXmpp, target: str, tag: str, count: int) -> None:
+    """`count` chat messages `<tag> <i>` to `target`, written 200 at a time, as fast as they go."""
+    for start in range(0, count, 200):
+        user.send_raw("".join(user.message_xml(target, f"{tag} {i}", f"{tag}-{i}") for i in range(start, min(count, start + 200))))
+        await user.drain()
+
+
 async def send_on_ticks(user: LeanXmpp, count: int, rate: float, send_one: Callable[[int], None]) -> None:
     """Calls `send_one` with 0..<count at `rate` per second, writing what is due every 1 ms, as a
     client on a timer does (so at 1000/s some writes carry two messages)."""
@@ -472,22 +488,18 @@ async def phase_private(gw: Gateway, env: Env, res: Results) -> None:
         # which keeps other work on the machine out of the figures.
         n = args.messages
 
-        async def xmpp_to_irc(run: int) -> tuple[float, float]:
+        async def xmpp_to_irc(run: int) -> tuple[float, float, float]:
             counter = Counter(n)
             marker = f" PRIVMSG {peer.nick} :x{run} "
             on_line = lambda line: counter.hit() if marker in line else None
             peer.on_line.append(on_line)
-            async def send() -> None:
-                for start in range(0, n, 200):
-                    user.send_raw("".join(user.message_xml(target, f"x{run} {i}", f"x{run}-{i}") for i in range(start, min(n, start + 200))))
-                    await user.drain()
-
             try:
-                return await with_prosody_cpu(timed_burst(gw.pid, send, [counter], "XMPP→IRC messages at the IRC peer", args.stall))
+                return await timed_burst_with_server(gw.pid, env.prosody.proc.pid, lambda: send_burst(user, target, f"x{run}", n),
+                                                     [counter], "XMPP→IRC messages at the IRC peer", args.stall)
             finally:
                 peer.on_line.remove(on_line)
 
-        async def irc_to_xmpp(run: int) -> tuple[float, float]:
+        async def irc_to_xmpp(run: int) -> tuple[float, float, float]:
             counter = Counter(n)
             prefix = f"y{run} "
             on_stanza = lambda el: counter.hit() if el.tag == TAG_MESSAGE and (el.findtext(TAG_BODY) or "").startswith(prefix) else None
@@ -498,16 +510,10 @@ async def phase_private(gw: Gateway, env: Env, res: Results) -> None:
                     await peer.drain()
 
             try:
-                return await with_prosody_cpu(timed_burst(gw.pid, send, [counter], "IRC→XMPP messages at the XMPP user", args.stall))
+                return await timed_burst_with_server(gw.pid, env.prosody.proc.pid, send, [counter],
+                                                     "IRC→XMPP messages at the XMPP user", args.stall)
             finally:
                 user.on_stanza.remove(on_stanza)
-
-        async def with_prosody_cpu(burst: Awaitable[tuple[float, float]]) -> tuple[float, float, float]:
-            # Prosody's CPU over the burst: at a full core, it is what sets the rate for either
-            # gateway (the rate is then about 1 / Prosody's CPU per message).
-            before = cpu_seconds(env.prosody.proc.pid)
-            elapsed, cpu = await burst
-            return elapsed, cpu, cpu_seconds(env.prosody.proc.pid) - before
 
         for key, what, burst in (("x2i", "XMPP→IRC", xmpp_to_irc), ("i2x", "IRC→XMPP", irc_to_xmpp)):
             say(f"  {what}: {n} private messages, {args.repeat} run(s)")

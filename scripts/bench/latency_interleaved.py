@@ -161,18 +161,11 @@ async def bursts(args: argparse.Namespace, prosody: bench.Prosody, gateways: lis
             peer, tag = peers[gw.name], f"b{gw.tag}{burst}"
             target, counter, marker = gw.contact(peer.nick), bench.Counter(n), f" :{tag} "
             listener = lambda line: counter.hit() if marker in line else None  # noqa: E731
-
-            async def send() -> None:
-                for start in range(0, n, 200):
-                    user.send_raw("".join(user.message_xml(target, f"{tag} {i}", f"{tag}-{i}")
-                                          for i in range(start, min(n, start + 200))))
-                    await user.drain()
-
             peer.on_line.append(listener)
             try:
-                server_before = bench.cpu_seconds(prosody.proc.pid)
-                elapsed, cpu = await bench.timed_burst(gw.pid, send, [counter], f"burst messages at {gw.name}'s peer", 30)
-                server = bench.cpu_seconds(prosody.proc.pid) - server_before
+                elapsed, cpu, server = await bench.timed_burst_with_server(
+                    gw.pid, prosody.proc.pid, lambda: bench.send_burst(user, target, tag, n), [counter],
+                    f"burst messages at {gw.name}'s peer", 30)
             finally:
                 peer.on_line.remove(listener)
             runs[gw.name].append((n / elapsed, cpu / n * 1e6, server / n * 1e6))
