@@ -119,14 +119,10 @@ async def measure(args: argparse.Namespace, workdir: Path, prosody: bench.Prosod
             listeners[gw.name] = lambda line, marker=marker, counter=counter: counter.hit() if marker in line else None
             peers[gw.name].on_line.append(listeners[gw.name])
         try:
-            for slice_ in range(args.slices):
-                for gw in (gateways if (slice_ + round_) % 2 == 0 else gateways[::-1]):
-                    peer = peers[gw.name]
-                    target, tag, first = gw.contact(peer.nick), tags[gw.name], slice_ * per_slice
-                    await bench.send_on_ticks(user, per_slice, args.rate, lambda i: user.send_raw(
-                        user.message_xml(target, f"{tag} {first + i}", f"{tag}-{first + i}")))
-                    # What is still in flight lands before the other gateway's slice starts.
-                    await asyncio.sleep(0.05)
+            await bench.interleaved_slices(user, gateways, args.slices, per_slice, args.rate, round_, {
+                gw.name: lambda seq, target=gw.contact(peers[gw.name].nick), tag=tags[gw.name]: user.send_raw(
+                    user.message_xml(target, f"{tag} {seq}", f"{tag}-{seq}"))
+                for gw in gateways})
             await bench.wait_counters(list(counters.values()), "latency messages at the IRC peers", 60, 30)
         finally:
             for gw in gateways:
@@ -157,7 +153,7 @@ async def bursts(args: argparse.Namespace, prosody: bench.Prosody, gateways: lis
     n = args.burst_messages
     runs: dict[str, list[tuple[float, float, float]]] = {gw.name: [] for gw in gateways}
     for burst in range(args.bursts):
-        for gw in (gateways if burst % 2 == 0 else gateways[::-1]):
+        for gw in bench.in_turn(gateways, burst):
             peer, tag = peers[gw.name], f"b{gw.tag}{burst}"
             target, counter, marker = gw.contact(peer.nick), bench.Counter(n), f" :{tag} "
             listener = lambda line: counter.hit() if marker in line else None  # noqa: E731
