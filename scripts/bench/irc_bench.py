@@ -522,7 +522,7 @@ async def phase_private(gateways: list[Gateway], env: Env, results: dict[str, Re
 
         async def xmpp_to_irc(gw: Gateway, run: int) -> tuple[float, float, float]:
             peer, tag = peers[gw.name], f"x{gw.tag}{run}"
-            counter, marker = Counter(n), f" PRIVMSG {peers[gw.name].nick} :{tag} "
+            counter, marker = Counter(n), f" PRIVMSG {peer.nick} :{tag} "
             on_line = lambda line: counter.hit() if marker in line else None  # noqa: E731
             peer.on_line.append(on_line)
             try:

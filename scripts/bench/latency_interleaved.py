@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """XMPP→IRC latency at a steady rate, with Causeway and biboumi measured in interleaved slices.
 
-`scripts/bench-irc` measures each gateway's latency in a run of its own, a minute or more from
-the other's. The machine's speed drifts over minutes, and Prosody's slow moments come in
-clusters, so one round's ratio moved by ±30 % with no change to either gateway. Here both
+Measured in separate runs, a minute or more apart, each gateway's latency met a different
+machine: its speed drifts over minutes, and Prosody's slow moments come in clusters, so one
+round's ratio moved by ±30 % with no change to either gateway. Here both
 gateways run at once on one Prosody and ngircd, and the latency run is cut into slices of a
 second that alternate between them (the order flips every slice and round), under one capture:
 both meet the same machine and the same Prosody, slice for slice. The figures are the same as
-bench-irc's, on the wire (see wire_capture.py): end to end, and each hop.
+bench-irc's, on the wire (see wire_capture.py): end to end, and each hop. bench-irc's private
+phase uses the same slices (irc_bench.interleaved_slices) among its other figures; this script
+runs more rounds of them alone, and A/Bs of two builds.
 
 Printed, not judged: it is the instrument for a change that should move latency, and it shows
 how far apart the two really are. With --against, a second Causeway build takes biboumi's
