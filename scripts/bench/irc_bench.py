@@ -612,8 +612,10 @@ def record_latency(gw: Gateway, res: Results, probe: LatencyProbe, wire: WireCap
         alone, together = hops.gateway_alone, hops.gateway_together
         res.extra.append(f"{gw.name}: latency on the wire, {hops.messages} of {total} messages, p50/p99 µs per hop: {line}")
         if alone and together:
+            crowded = hops.gateway_crowded
             res.extra.append(f"{gw.name}: the gateway's hop p50 of the {len(alone)} messages that came alone in their packet "
-                             f"{percentile(alone, 0.5):.0f} µs, of the {len(together)} that came with others {percentile(together, 0.5):.0f} µs")
+                             f"{percentile(alone, 0.5):.0f} µs, of the {len(together)} that came with others {percentile(together, 0.5):.0f} µs"
+                             + (f" ({len(crowded)} three or more to a packet: {percentile(crowded, 0.5):.0f} µs)" if crowded else ""))
         say(f"    {gw.name} on the wire: p50 {res.values['lat_p50']:.2f} ms, p99 {res.values['lat_p99']:.2f} ms; "
             f"hops p50/p99 µs: {line}")
         return
