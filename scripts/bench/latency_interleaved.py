@@ -195,6 +195,10 @@ def report(results: dict[str, list[Hops]], args: argparse.Namespace) -> None:
     [mine_name, other] = results
     bench.say(f"{'figure':28}{mine_name:>10}{other:>10}{'ratio':>8}   ratio in each round")
     for label, hop, fraction in FIGURES:
+        if not all(getattr(h, hop) for name in results for h in results[name]):
+            # A split that some round never saw (no message came with others at a low rate).
+            bench.say(f"{label:28}{'-':>10}{'-':>10}{'-':>8}   not seen in every round")
+            continue
         mine = [bench.percentile(getattr(h, hop), fraction) for h in results[mine_name]]
         theirs = [bench.percentile(getattr(h, hop), fraction) for h in results[other]]
         each = "  ".join(f"{b / c:.2f}" for c, b in zip(mine, theirs))
