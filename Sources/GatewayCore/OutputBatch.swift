@@ -35,7 +35,8 @@ public final class OutputBatch: Sendable {
 
     /// Asks the batch to call `output`'s ``HeldOutput/releaseHeld()`` when it ends. False when
     /// the batch has already ended: then nothing will call it and the caller must send now.
-    public func hold(_ output: some HeldOutput) -> Bool {
+    /// An existential, not generic: called from other modules, a generic was left unspecialized.
+    public func hold(_ output: any HeldOutput) -> Bool {
         state.withLock { state in
             if state.ended { return false }
             // An output is held once per release: a link's wake is asked for with every stanza.

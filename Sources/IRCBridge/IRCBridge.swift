@@ -50,7 +50,7 @@ public actor IRCBridge: Bridge {
     var connectTurns: IRCConnectTurns
     var connectTurnWaiters: [UInt64: (connection: IRCBridgeConnection, turn: CheckedContinuation<Void, Never>)] = [:]
     /// The addresses recent messages went to, parsed (a conversation repeats its address).
-    var recentAddresses = RecentResults<String, IRCAddress>()
+    var recentAddresses = RecentResults<String, Result<IRCAddress, IRCAddressError>>()
     /// When each connection without MONITOR polls ISON next, and the one timer that runs them.
     var presencePolls: IRCPollSchedule<IRCBridgeConnection.Key>
     var presencePollTimer: Task<Void, Never>?
@@ -242,9 +242,9 @@ public actor IRCBridge: Bridge {
     /// conversation repeats its address.
     private func address(of localpart: String) throws(IRCAddressError) -> IRCAddress {
         let (fixedServer, maxNickLength) = (settings.fixedServer, settings.maxNickLength)
-        return try recentAddresses.value(for: localpart) { (to) throws(IRCAddressError) in
-            try IRCAddress(localpart: to, fixedServer: fixedServer, maxNickLength: maxNickLength)
-        }
+        return try recentAddresses.value(for: localpart) { to in
+            Result { () throws(IRCAddressError) in try IRCAddress(localpart: to, fixedServer: fixedServer, maxNickLength: maxNickLength) }
+        }.get()
     }
 
     /// The id a new private message is reported by (for a `401` about its nick).

@@ -85,7 +85,9 @@ public struct IRCLineSplitter: Sendable, Hashable {
             line += " "
             line += target
             line += " :"
-            line += text
+            // The Substring overload: `+=` with a Substring is the generic Sequence one, left
+            // unspecialized, a character at a time.
+            line.append(contentsOf: text)
             line += lineEnd
             return [line]
         }

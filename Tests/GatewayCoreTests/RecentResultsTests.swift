@@ -2,7 +2,7 @@
 import XCTest
 
 final class RecentResultsTests: XCTestCase {
-    private struct Refused: Error {}
+    private struct Refused: Error, Equatable {}
 
     func testRecentInputsAreAnsweredFromMemoryAndTheOldestIsForgotten() {
         var results = RecentResults<String, Int>(size: 2)
@@ -21,15 +21,16 @@ final class RecentResultsTests: XCTestCase {
         XCTAssertEqual(computed, ["alice", "bob", "carol", "alice"])
     }
 
-    func testFailuresAreComputedEveryTime() {
-        var results = RecentResults<String, Int>(size: 2)
+    func testAFailureIsRememberedAsAResult() {
+        var results = RecentResults<String, Result<Int, Refused>>(size: 2)
         var attempts = 0
         for _ in 0..<2 {
-            XCTAssertThrowsError(try results.value(for: "bad") { (_: String) throws(Refused) -> Int in
+            let result = results.value(for: "bad") { _ in
                 attempts += 1
-                throw Refused()
-            })
+                return .failure(Refused())
+            }
+            XCTAssertThrowsError(try result.get())
         }
-        XCTAssertEqual(attempts, 2)
+        XCTAssertEqual(attempts, 1)
     }
 }
