@@ -13,7 +13,8 @@ extension Gateway {
             return
         }
         // Errors are never answered; the user's server bounced something of ours.
-        guard !message.isError, let (from, allowed) = sender(of: message.element), let to = recipient(of: message.element) else { return }
+        guard !message.isError, let origin = sender(of: message.element), let to = recipient(of: message.element) else { return }
+        let (from, allowed) = (origin.jid, origin.user)
         guard let user = allowed else {
             await fail(message, StanzaError(.forbidden, text: "Only users of \(policy.allowedDomains.sorted().joined(separator: ", ")) may use \(domain)"), to: from.bare.description)
             return
@@ -90,14 +91,14 @@ extension Gateway {
     public func sendNow(_ element: XMLElement) -> SentNow? {
         guard element.name == StanzaKind.message.rawValue, let message = Message(element), !message.isError,
               let body = message.body, !body.isEmpty,
-              let (from, allowed) = sender(of: element), let user = allowed,
+              let origin = sender(of: element), let user = origin.user,
               let to = recipient(of: element), to.localpart != nil,
               case .some(.some(let registration)) = registrationCache[user], loginStates[user] == .online,
               case .success(let address) = contactAddress(to), !bridge.isRoom(address)
         else { return nil }
         let outgoing = OutgoingMessage(to: address, body: body, xmppID: message.id)
         guard case .sent(let legacyID) = bridge.sendNow(outgoing, from: account(registration)) else { return nil }
-        return SentNow(legacyID: legacyID, message: message, from: from, address: address)
+        return SentNow(legacyID: legacyID, message: message, from: origin.jid, address: address)
     }
 
     /// Remembers a message ``sendNow(_:)`` sent, for its delivery reports. The caller does it

@@ -56,7 +56,7 @@ public actor Gateway: BridgeEventSink {
     var contactWrites = 0
     /// Recent stanzas' `from` (with the user it stands for, nil when not allowed here) and `to`,
     /// parsed; and recent contact JIDs' legacy addresses (see ``RecentResults``).
-    var recentSenders = RecentResults<String, (jid: JID, user: String?)?>()
+    var recentSenders = RecentResults<String, StanzaOrigin?>()
     var recentRecipients = RecentResults<String, JID?>()
     var recentLegacyAddresses = RecentResults<String, Result<String, AddressError>>()
     /// Rooms (XEP-0045) each user is in or joining.
@@ -213,11 +213,11 @@ public actor Gateway: BridgeEventSink {
         try? JID(localpart: JIDEscaping.escape(address), domainpart: domain)
     }
 
-    /// A stanza's sender, parsed, with the user it stands for (nil when not allowed here).
-    func sender(of element: XMLElement) -> (jid: JID, user: String?)? {
+    /// A stanza's sender, parsed, with the user it stands for.
+    func sender(of element: XMLElement) -> StanzaOrigin? {
         guard let raw = element[attribute: "from"] else { return nil }
         return recentSenders.value(for: raw) { raw in
-            JID(string: raw).map { ($0, allowedUser($0)) }
+            JID(string: raw).map { StanzaOrigin(jid: $0, user: allowedUser($0)) }
         }
     }
 
@@ -263,4 +263,12 @@ public actor Gateway: BridgeEventSink {
             legacyID: registration.legacyID, fields: registration.fields, secrets: registration.secrets
         ))
     }
+}
+
+/// Who sent a stanza: its `from`, parsed, and the user (bare JID) it stands for, nil when the
+/// sender's domain may not use the gateway. A struct, not a tuple: the optional tuple was copied
+/// through the runtime's tuple value witnesses on every message.
+struct StanzaOrigin {
+    let jid: JID
+    let user: String?
 }
