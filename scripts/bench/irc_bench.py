@@ -76,6 +76,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def on_cpu_ns(pid: int) -> int:
+    """Nanoseconds a process (all its threads) has run, from the scheduler's own accounting
+    (/proc/PID/task/*/schedstat): exact, where utime and stime count in clock ticks."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            total += int(stat.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that has just ended
+    return total
+
+
 def proc_status(pid: int, key: str) -> int:
     """A number from /proc/PID/status ("VmRSS" in KiB, "Threads")."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
