@@ -2,7 +2,7 @@
 import XCTest
 
 final class RecentResultsTests: XCTestCase {
-    private struct Refused: Error, Equatable {}
+    private struct Refused: Error {}
 
     func testRecentInputsAreAnsweredFromMemoryAndTheOldestIsForgotten() {
         var results = RecentResults<String, Int>(size: 2)

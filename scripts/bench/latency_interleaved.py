@@ -110,9 +110,9 @@ async def measure(args: argparse.Namespace, workdir: Path, prosody: bench.Prosod
     results: dict[str, list[Hops]] = {gw.name: [] for gw in gateways}
     # Each gateway's CPU µs per message over each round's slices (its idle time in the other's
     # slices costs it next to nothing): what it spends on a message arriving cold, where the
-    # bursts measure it warm. Exact to the nanosecond, so it tells two builds apart where the
-    # latency cannot; and CPU a gateway spends while others wait is what the scheduler makes it
-    # wait for at its next wake-up.
+    # bursts measure it warm. Counted to the nanosecond, it is steadier than the latency, though
+    # what a cold message costs still moves with the machine from round to round; and CPU a
+    # gateway spends while others wait is what the scheduler makes it wait for at its next wake-up.
     cpu: dict[str, list[float]] = {gw.name: [] for gw in gateways}
     for round_ in range(args.rounds):
         wire = WireCapture(workdir / f"latency-{round_}.pcap", prosody.c2s_port, prosody.component_port, ngircd.port)
