@@ -5,7 +5,7 @@ Measured in separate runs, a minute or more apart, each gateway's latency met a 
 machine: its speed drifts over minutes, and Prosody's slow moments come in clusters, so one
 round's ratio moved by ±30 % with no change to either gateway. Here both
 gateways run at once on one Prosody and ngircd, and the latency run is cut into slices of a
-second that alternate between them (the order flips every slice and round), under one capture:
+second that alternate between them (in an order drawn at random, see interleaved_slices), under one capture:
 both meet the same machine and the same Prosody, slice for slice. The figures are the same as
 bench-irc's, on the wire (see wire_capture.py): end to end, and each hop. bench-irc's private
 phase uses the same slices (irc_bench.interleaved_slices) among its other figures; this script
