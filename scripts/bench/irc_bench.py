@@ -67,26 +67,17 @@ def causeway_history_config(history: bool) -> dict[str, dict[str, dict]]:
 
 # --- small measurements ------------------------------------------------------------------------
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads), from /proc/PID/stat."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    fields = text[text.rindex(")") + 2:].split()  # the command name may hold spaces
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def on_cpu_ns(pid: int) -> int:
-    """Nanoseconds a process (all its threads) has run, from the scheduler's own accounting
-    (/proc/PID/task/*/schedstat): exact, where utime and stime count in clock ticks."""
+    """The CPU time of a process (all its threads) in seconds, from the scheduler's own accounting
+    (/proc/PID/task/*/schedstat): exact to the nanosecond, where utime and stime in /proc/PID/stat
+    count clock ticks of 10 ms."""
     total = 0
     for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
         try:
             total += int(stat.read_text().split()[0])
         except (OSError, ValueError, IndexError):
             pass  # a thread that has just ended
-    return total
+    return total / 1e9
 
 
 def proc_status(pid: int, key: str) -> int:
