@@ -126,7 +126,7 @@ async def measure(args: argparse.Namespace, workdir: Path, prosody: bench.Prosod
             counter = counters[gw.name]
             listeners[gw.name] = lambda line, marker=marker, counter=counter: counter.hit() if marker in line else None
             peers[gw.name].on_line.append(listeners[gw.name])
-        cpu_before = {gw.name: bench.cpu_seconds(gw.pid) for gw in gateways}
+        cpu_before = {gw.name: bench.cpu_snapshot(gw.pid) for gw in gateways}
         try:
             await bench.interleaved_slices(user, gateways, args.slices, per_slice, args.rate, round_, {
                 gw.name: lambda seq, target=gw.contact(peers[gw.name].nick), tag=tags[gw.name]: user.send_raw(
@@ -134,7 +134,7 @@ async def measure(args: argparse.Namespace, workdir: Path, prosody: bench.Prosod
                 for gw in gateways})
             await bench.wait_counters(list(counters.values()), "latency messages at the IRC peers", 60, 30)
             for gw in gateways:
-                cpu[gw.name].append((bench.cpu_seconds(gw.pid) - cpu_before[gw.name]) * 1e6 / (args.slices * per_slice))
+                cpu[gw.name].append(bench.cpu_seconds_since(gw.pid, cpu_before[gw.name]) * 1e6 / (args.slices * per_slice))
         finally:
             for gw in gateways:
                 peers[gw.name].on_line.remove(listeners[gw.name])
