@@ -98,7 +98,7 @@ final class StanzaDispatcher: Sendable {
     /// bookkeeping and its own.
     private func handleNow(_ elements: [XMLElement], on gateway: isolated Gateway) -> Int {
         func mayGoNow(_ element: XMLElement) -> Bool {
-            element.name == "message" && lanes.isIdle(StanzaLanes.lane(of: element))
+            element.name == "message" && lanes.isIdle(laneOf: element)
         }
         guard elements.count > 1 else {
             guard let element = elements.first, mayGoNow(element), gateway.handleNow(element) else { return 0 }

@@ -38,9 +38,11 @@ final class StanzaLanes: Sendable {
         }
     }
 
-    /// Whether nothing of `lane` is being handled or waits: a stanza of it may be handled at once.
-    func isIdle(_ lane: String) -> Bool {
-        waiting.withLock { $0[lane] == nil }
+    /// Whether nothing of `element`'s lane is being handled or waits: it may be handled at once.
+    /// With no lane busy, the steady state, it does not matter whose lane it is, and working that
+    /// out is a lower-cased copy of the sender's address per stanza.
+    func isIdle(laneOf element: XMLElement) -> Bool {
+        waiting.withLock { $0.isEmpty || $0[Self.lane(of: element)] == nil }
     }
 
     /// Marks an idle `lane` busy and returns true (its caller drains `elements`), or queues

@@ -281,7 +281,10 @@ public actor IRCBridge: Bridge {
     }
 
     static func key(_ user: String, _ server: String) -> IRCBridgeConnection.Key {
-        IRCBridgeConnection.Key(user: user, server: server.lowercased())
+        // Asked for every message sent; host names come in lower case nearly always, and then
+        // lowercased() would only make a copy.
+        let isLowercasedASCII = !server.utf8.contains { (0x41...0x5A).contains($0) || $0 >= 0x80 }
+        return IRCBridgeConnection.Key(user: user, server: isLowercasedASCII ? server : server.lowercased())
     }
 
     /// The session engine takes lines without their CR LF.

@@ -14,6 +14,16 @@ final class StanzaLanesTests: XCTestCase {
         XCTAssertEqual(StanzaLanes.lane(of: XMLElement("message", [:])), "")
     }
 
+    /// A stanza may go at once unless its own lane is busy: another lane's work does not hold it.
+    func testIdleUnlessItsOwnLaneIsBusy() {
+        let lanes = StanzaLanes()
+        let alice = stanza("alice@example.org/phone", 1)
+        XCTAssertTrue(lanes.isIdle(laneOf: alice))
+        XCTAssertEqual(lanes.enqueue([stanza("Bob@Example.org/x", 1)]).count, 1)
+        XCTAssertTrue(lanes.isIdle(laneOf: alice), "bob's lane is busy, not alice's")
+        XCTAssertFalse(lanes.isIdle(laneOf: stanza("bob@example.org/y", 2)), "the same lane, another resource")
+    }
+
     /// One lane's stanzas are handled one at a time, in order, even when they arrive while
     /// earlier ones are still being handled; a second lane is not held up by a stuck first one.
     func testOrderWithinALaneAndLanesSideBySide() async throws {

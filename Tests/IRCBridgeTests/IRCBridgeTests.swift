@@ -140,6 +140,14 @@ final class IRCBridgeTests: XCTestCase {
         XCTAssertEqual(IRCBridge.kind.name, "irc")
     }
 
+    func testAConnectionIsKeyedByTheServerLowerCased() {
+        let key = IRCBridge.key("a@localhost", "irc.example.org")
+        XCTAssertEqual(IRCBridge.key("a@localhost", "IRC.Example.ORG"), key)
+        XCTAssertEqual(key.server, "irc.example.org")
+        XCTAssertEqual(IRCBridge.key("a@localhost", "ÏRC.example.org").server, "ïrc.example.org")
+        XCTAssertNotEqual(IRCBridge.key("b@localhost", "irc.example.org"), key)
+    }
+
     func testAddressesAndUnsupportedTargets() async throws {
         let (bridge, sink) = makeBridge()
         await bridge.start(events: sink)
