@@ -604,7 +604,7 @@ async def phase_private(gateways: list[Gateway], env: Env, results: dict[str, Re
                                     60 + len(gateways) * args.seconds, args.stall)
         finally:
             if wire:
-                await asyncio.to_thread(wire.stop)
+                await asyncio.to_thread(wire.stop, [(probe.tag, probe.peer.nick, total - 1) for probe in probes.values()])
         for gw in gateways:
             probe = probes[gw.name]
             hops = await asyncio.to_thread(wire.hops, probe.tag, probe.peer.nick) if wire else None

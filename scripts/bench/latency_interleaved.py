@@ -138,7 +138,7 @@ async def measure(args: argparse.Namespace, workdir: Path, prosody: bench.Prosod
         finally:
             for gw in gateways:
                 peers[gw.name].on_line.remove(listeners[gw.name])
-            await asyncio.to_thread(wire.stop)
+            await asyncio.to_thread(wire.stop, [(tags[gw.name], peers[gw.name].nick, args.slices * per_slice - 1) for gw in gateways])
         line = []
         for gw in gateways:
             hops = await asyncio.to_thread(wire.hops, tags[gw.name], peers[gw.name].nick)
