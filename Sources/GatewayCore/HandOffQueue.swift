@@ -5,17 +5,27 @@ import Synchronization
 /// The producer adds; when no consumer is active, ``add(_:)`` says so and the producer starts
 /// one. The consumer takes everything waiting, again and again, until ``take()`` comes back
 /// empty, which ends its turn. So a burst costs one task, and an idle queue holds none.
+///
+/// Inlinable, as ``RecentResults`` is: the IRC bridge adds every inbound IRC event, and from
+/// another module a generic without its bodies runs unspecialized, through the runtime's
+/// metadata and value witnesses.
 public final class HandOffQueue<Element: Sendable>: Sendable {
-    private struct State {
-        var items: [Element] = []
-        var consuming = false
+    @usableFromInline
+    struct State {
+        @usableFromInline var items: [Element] = []
+        @usableFromInline var consuming = false
+
+        @usableFromInline
+        init() {}
     }
 
-    private let state = Mutex(State())
+    @usableFromInline
+    let state = Mutex(State())
 
     public init() {}
 
     /// Adds an item; true when no consumer is active and the caller must start one.
+    @inlinable
     public func add(_ item: Element) -> Bool {
         state.withLock { state in
             state.items.append(item)
@@ -27,6 +37,7 @@ public final class HandOffQueue<Element: Sendable>: Sendable {
 
     /// Everything waiting, oldest first; empty when nothing waits, which ends the consumer's
     /// turn (the next ``add(_:)`` asks for another).
+    @inlinable
     public func take() -> [Element] {
         state.withLock { state in
             if state.items.isEmpty {
