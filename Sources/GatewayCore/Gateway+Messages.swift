@@ -14,8 +14,8 @@ extension Gateway {
         }
         // Errors are never answered; the user's server bounced something of ours.
         guard !message.isError, let origin = sender(of: message.element), let to = recipient(of: message.element) else { return }
-        let (from, allowed) = (origin.jid, origin.user)
-        guard let user = allowed else {
+        let from = origin.jid
+        guard let user = origin.user else {
             await fail(message, StanzaError(.forbidden, text: "Only users of \(policy.allowedDomains.sorted().joined(separator: ", ")) may use \(domain)"), to: from.bare.description)
             return
         }
